@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the test files (all, or those given) against the running local stack with node's test runner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export METADATA_SERVER_DETECTION=none
+if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
+exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec "${files[@]}"

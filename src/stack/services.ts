@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { StackLayout } from './layout';
+import { httpStatus, isPortOpen, sshBanner } from './probes';
+import type { StartSpec } from './processes';
+import { findSshd, type SshdPrepared } from './sshd';
+import type { PostgresPrepared } from './postgres';
+import { PG_USER } from './postgres';
+
+/** Custom search attributes the workflows set, registered on the dev server at start. */
+export const SEARCH_ATTRIBUTES = ['ExportName', 'ExportDate', 'ExportStatus'] as const;
+
+export interface ServiceDef {
+  name: string;
+  title: string;
+  ports: number[];
+  /** Builds the start command; may prepare files first. */
+  start: (ctx: StartContext) => StartSpec;
+  healthy: () => Promise<boolean>;
+  endpoint: string;
+  healthTimeoutMs: number;
+}
+
+export interface StartContext {
+  sshd?: SshdPrepared;
+  postgres?: PostgresPrepared;
+  demoYamlPath: string;
+}
+
+function tool(layout: StackLayout, name: string): string {
+  const p = path.join(layout.toolsBin, name);
+  if (!fs.existsSync(p)) throw new Error(`${p} is missing: run \`npm run setup\` first (it builds the pinned servers).`);
+  return p;
+}
+
+async function temporalHealthy(address: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 1000 });
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+export function serviceDefs(layout: StackLayout): ServiceDef[] {
+  const { host, ports, stateDir } = layout;
+  const codec = process.env.BQSFTP_UI_CODEC_ENDPOINT;
+  return [
+    {
+      name: 'gcs',
+      title: 'Cloud Storage (fake-gcs-server)',
+      ports: [ports.gcs],
+      endpoint: `http://${host}:${ports.gcs}`,
+      healthTimeoutMs: 30_000,
+      start: () => {
+        fs.mkdirSync(path.join(stateDir, 'gcs'), { recursive: true });
+        return {
+          name: 'gcs',
+          command: tool(layout, 'fake-gcs-server'),
+          args: ['-scheme', 'http', '-host', host, '-port', String(ports.gcs), '-backend', 'filesystem',
+            '-filesystem-root', path.join(stateDir, 'gcs'), '-external-url', `http://${host}:${ports.gcs}`,
+            '-public-host', `${host}:${ports.gcs}`, '-log-level', 'warn'],
+        };
+      },
+      healthy: async () => (await httpStatus(`http://${host}:${ports.gcs}/_internal/healthcheck`)) === 200,
+    },
+    {
+      name: 'bigquery',
+      title: 'BigQuery (bigquery-emulator)',
+      ports: [ports.bigquery, ports.bigqueryGrpc],
+      endpoint: `http://${host}:${ports.bigquery}`,
+      healthTimeoutMs: 60_000,
+      start: (ctx) => ({
+        name: 'bigquery',
+        command: tool(layout, 'bigquery-emulator'),
+        args: ['--project', layout.projectId, '--host', host, '--port', String(ports.bigquery),
+          '--grpc-port', String(ports.bigqueryGrpc), '--data-from-yaml', ctx.demoYamlPath, '--log-level', 'warn'],
+        // the emulator writes EXPORT DATA results to this GCS (scheme required)
+        env: { ...process.env, STORAGE_EMULATOR_HOST: `http://${host}:${ports.gcs}` },
+      }),
+      healthy: async () =>
+        (await httpStatus(`http://${host}:${ports.bigquery}/bigquery/v2/projects/${layout.projectId}/datasets`)) === 200,
+    },
+    {
+      name: 'temporal',
+      title: 'Temporal dev server + Web UI',
+      ports: [ports.temporal, ports.temporalUi],
+      endpoint: `${host}:${ports.temporal}  (Web UI http://${host}:${ports.temporalUi})`,
+      healthTimeoutMs: 90_000,
+      start: () => ({
+        name: 'temporal',
+        command: tool(layout, 'temporal'),
+        args: ['server', 'start-dev', '--ip', host, '--port', String(ports.temporal), '--ui-port', String(ports.temporalUi),
+          '--db-filename', path.join(stateDir, 'temporal.db'), '--log-level', 'warn',
+          ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', `${a}=Keyword`]),
+          ...(codec ? ['--ui-codec-endpoint', codec] : [])],
+      }),
+      healthy: async () =>
+        (await temporalHealthy(`${host}:${ports.temporal}`)) && (await httpStatus(`http://${host}:${ports.temporalUi}/`)) === 200,
+    },
+    {
+      name: 'sftp',
+      title: 'SFTP (OpenSSH sshd, internal-sftp)',
+      ports: [ports.sftp],
+      endpoint: `sftp://${host}:${ports.sftp}`,
+      healthTimeoutMs: 20_000,
+      start: (ctx) => {
+        const sshd = findSshd();
+        if (!sshd) throw new Error('sshd not found: run `npm run setup` (installs Debian `openssh-server`).');
+        if (!ctx.sshd) throw new Error('sshd was not prepared');
+        return { name: 'sftp', command: sshd, args: ['-D', '-e', '-f', ctx.sshd.configPath] };
+      },
+      healthy: async () => (await sshBanner(host, ports.sftp))?.startsWith('SSH-2.0-') ?? false,
+    },
+    {
+      name: 'postgres',
+      title: 'PostgreSQL',
+      ports: [ports.postgres],
+      endpoint: `postgres://${PG_USER}@${host}:${ports.postgres}/bqsftp`,
+      healthTimeoutMs: 30_000,
+      start: (ctx) => {
+        const pg = ctx.postgres;
+        if (!pg) throw new Error('postgres was not prepared');
+        return {
+          name: 'postgres',
+          command: path.join(pg.bin, 'postgres'),
+          args: ['-D', pg.dataDir, '-p', String(ports.postgres), '-c', `listen_addresses=${host}`, '-k', pg.socketDir],
+          uid: pg.owner?.uid,
+          gid: pg.owner?.gid,
+        };
+      },
+      healthy: () => isPortOpen(host, ports.postgres),
+    },
+  ];
+}
