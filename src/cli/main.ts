@@ -1,0 +1,28 @@
+import { Command, CommanderError } from 'commander';
+import { registerSftpCommands } from './sftp';
+
+/** The `bq-sftp` command. Each module registers its own verbs. */
+export function buildProgram(): Command {
+  const program = new Command('bq-sftp')
+    .description('Durable data movement between BigQuery / Cloud Storage and SFTP, orchestrated by Temporal')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerSftpCommands(program);
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`bq-sftp: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module || process.env.BQ_SFTP_CLI_MAIN === '1') {
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}
