@@ -2,6 +2,6 @@
 # Runs the test files (all, or those given) against the running local stack with node's test runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export METADATA_SERVER_DETECTION=none
+export METADATA_SERVER_DETECTION=none BQSFTP_LOG_LEVEL="${BQSFTP_LOG_LEVEL:-WARN}"
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
 exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec "${files[@]}"

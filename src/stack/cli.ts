@@ -49,7 +49,7 @@ async function ensureDatabase(layout: StackLayout): Promise<boolean> {
   }
 }
 
-export async function up(layout: StackLayout = stackLayout()): Promise<StackInfo> {
+export async function up(layout: StackLayout = stackLayout()): Promise<StackInfo | undefined> {
   fs.mkdirSync(layout.stateDir, { recursive: true });
   const defs = serviceDefs(layout);
   const previous = readPrevious(layout);
@@ -69,13 +69,13 @@ export async function up(layout: StackLayout = stackLayout()): Promise<StackInfo
 
   const demoYamlPath = path.join(layout.stateDir, 'bigquery-demo.yaml');
   fs.writeFileSync(demoYamlPath, demoYaml(layout.projectId, layout.dataset));
+  const wanted = (name: string) => defs.some((d) => d.name === name);
   const ctx: StartContext = {
     demoYamlPath,
-    sshd: prepareSshd(layout, previous && {
-      password: previous.sftp.passwordUser.password,
-      passphrase: previous.sftp.keyUser.passphrase,
-    }),
-    postgres: preparePostgres(layout),
+    sshd: wanted('sftp')
+      ? prepareSshd(layout, previous && { password: previous.sftp.passwordUser.password, passphrase: previous.sftp.keyUser.passphrase })
+      : undefined,
+    postgres: wanted('postgres') ? preparePostgres(layout) : undefined,
   };
 
   const started: string[] = [];
@@ -104,7 +104,8 @@ export async function up(layout: StackLayout = stackLayout()): Promise<StackInfo
       }
     }),
   );
-  await waitUntil('PostgreSQL database', () => ensureDatabase(layout), 20_000);
+  if (wanted('postgres')) await waitUntil('PostgreSQL database', () => ensureDatabase(layout), 20_000);
+  if (defs.length < serviceDefs(layout, {}).length) return undefined; // a partial stack has no full endpoint file
 
   const sshd = ctx.sshd!;
   const chroot = sshd.chrootRoot;
@@ -193,7 +194,8 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       log('Starting the local stack (state in .stack/) …');
       const info = await up();
-      printEndpoints(info);
+      if (info) printEndpoints(info);
+      else log('Partial stack is up.');
       return 0;
     }
     case 'down': {

@@ -47,7 +47,16 @@ async function temporalHealthy(address: string): Promise<boolean> {
   }
 }
 
-export function serviceDefs(layout: StackLayout): ServiceDef[] {
+/** The services to manage: all, or the subset named in BQSFTP_STACK_SERVICES (e.g. "gcs,postgres"). */
+export function serviceDefs(layout: StackLayout, env: NodeJS.ProcessEnv = process.env): ServiceDef[] {
+  const only = (env.BQSFTP_STACK_SERVICES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const all = allServiceDefs(layout);
+  const unknown = only.filter((n) => !all.some((d) => d.name === n));
+  if (unknown.length) throw new Error(`BQSFTP_STACK_SERVICES names unknown services: ${unknown.join(', ')} (known: ${all.map((d) => d.name).join(', ')})`);
+  return only.length ? all.filter((d) => only.includes(d.name)) : all;
+}
+
+function allServiceDefs(layout: StackLayout): ServiceDef[] {
   const { host, ports, stateDir } = layout;
   const codec = process.env.BQSFTP_UI_CODEC_ENDPOINT;
   return [

@@ -1,0 +1,31 @@
+import fs from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+
+/** Where Temporal is: the dev server locally, Temporal Cloud or a cluster in production. */
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  apiKey?: string;
+  tls?: { cert_path: string; key_path: string; ca_path?: string; server_name?: string };
+}
+
+function tlsOptions(settings: TemporalSettings) {
+  if (settings.tls) {
+    return {
+      serverNameOverride: settings.tls.server_name,
+      serverRootCACertificate: settings.tls.ca_path ? fs.readFileSync(settings.tls.ca_path) : undefined,
+      clientCertPair: { crt: fs.readFileSync(settings.tls.cert_path), key: fs.readFileSync(settings.tls.key_path) },
+    };
+  }
+  return settings.apiKey ? true : undefined;
+}
+
+export async function connectClient(settings: TemporalSettings): Promise<Client> {
+  const connection = await Connection.connect({ address: settings.address, tls: tlsOptions(settings), apiKey: settings.apiKey });
+  return new Client({ connection, namespace: settings.namespace });
+}
+
+export async function connectWorkerConnection(settings: TemporalSettings): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: settings.address, tls: tlsOptions(settings), apiKey: settings.apiKey });
+}

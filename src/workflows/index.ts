@@ -1,0 +1,1 @@
+export { PingWorkflow } from './ping';
