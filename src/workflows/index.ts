@@ -1,1 +1,2 @@
 export { PingWorkflow } from './ping';
+export { ExportWorkflow, exportProgressQuery } from './export';

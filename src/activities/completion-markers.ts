@@ -1,0 +1,38 @@
+import { Readable } from 'node:stream';
+import type { SftpSession } from '../sftp';
+import type { SourceObject } from './gcs-listing';
+
+/** Names of a run's completion markers; both are written last. */
+export function markerNames(stem: string): { manifest: string; done: string } {
+  const base = stem.replace(/-$/, '');
+  return { manifest: `${base}_MANIFEST.json`, done: `${base}.done` };
+}
+
+export async function writeCompletionMarkers(
+  s: SftpSession,
+  o: {
+    destination: string;
+    stem: string;
+    objects: SourceObject[];
+    checksums: Record<string, string>;
+    manifest: boolean;
+    doneFile: boolean;
+    exportName: string;
+    date: string;
+  },
+): Promise<void> {
+  const names = markerNames(o.stem);
+  if (o.manifest) {
+    const body = JSON.stringify(
+      {
+        export: o.exportName,
+        date: o.date,
+        files: o.objects.map((f) => ({ name: f.relativeName, size: f.size, md5: o.checksums[f.relativeName] })),
+      },
+      null,
+      2,
+    );
+    await s.publishStream(Readable.from([Buffer.from(body)]), o.destination, names.manifest, {});
+  }
+  if (o.doneFile) await s.publishStream(Readable.from([Buffer.from('')]), o.destination, names.done, {});
+}

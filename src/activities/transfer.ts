@@ -1,0 +1,168 @@
+import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
+import type { Storage } from '@google-cloud/storage';
+import type { Config } from '../config';
+import { getExport, parseRunDate } from '../config';
+import { assertSafeName, type SftpPool } from '../sftp';
+import { runFileStem } from '../workflows/export-naming';
+import { listSourceObjects, type SourceObject } from './gcs-listing';
+import { permanentFailure, withFailureMapping } from './failures';
+import { runLimited } from './run-limited';
+import { sftpEndpointFromConfig } from './sftp-endpoint';
+import { writeCompletionMarkers } from './completion-markers';
+
+export interface TransferInput {
+  exportName: string;
+  date: string;
+  gcsPath: string;
+}
+
+/** The seed's `/transfer` response, plus what a resumed attempt skipped. */
+export interface TransferSummary {
+  status: 'success';
+  export_name: string;
+  files_transferred: number;
+  files: string[];
+  files_skipped: string[];
+  total_mb: number;
+  destination: string;
+  total_time_seconds: number;
+  gcs_path: string;
+  checksums?: Record<string, string>;
+}
+
+/** Heartbeat details: what a retried attempt may skip. */
+export interface TransferProgress {
+  done: Record<string, number>;
+  files_total: number;
+  bytes_total: number;
+  bytes_done: number;
+}
+
+const MIB = 1024 * 1024;
+
+function refuseUnsafeNames(objects: SourceObject[]): void {
+  for (const o of objects) {
+    try {
+      assertSafeName(o.relativeName);
+    } catch {
+      throw permanentFailure(
+        'UnsafeObjectName',
+        `GCS object "${o.objectName}" would be written to SFTP as "${o.relativeName}", which is not a plain file name ` +
+          '(path separators, "..", NUL or control characters). Nothing was transferred; rename or remove the object.',
+      );
+    }
+  }
+}
+
+export function createTransferFiles(deps: { config: Config; storage: Storage; sftpPool: SftpPool }) {
+  return async function transferFiles(input: TransferInput): Promise<TransferSummary> {
+    const started = Date.now();
+    const exp = getExport(deps.config, input.exportName);
+    const date = parseRunDate(input.date);
+    const { sftp, transfer } = deps.config;
+    const destination = exp.destination ?? sftp.directory;
+    const endpoint = sftpEndpointFromConfig(sftp);
+    const signal = Context.current().cancellationSignal;
+
+    const { bucket, objects } = await withFailureMapping('Cloud Storage', () => listSourceObjects(deps.storage, input.gcsPath));
+    refuseUnsafeNames(objects);
+
+    const previous = activityInfo().heartbeatDetails as TransferProgress | undefined;
+    const progress: TransferProgress = {
+      done: {},
+      files_total: objects.length,
+      bytes_total: objects.reduce((n, o) => n + o.size, 0),
+      bytes_done: 0,
+    };
+
+    const stem = runFileStem(exp.file_prefix ?? input.exportName, date);
+    const tempSuffix = sftp.temp_suffix;
+    const skipped: string[] = [];
+    await withFailureMapping('SFTP', () =>
+      deps.sftpPool.withSession(endpoint, async (s) => {
+        await s.mkdirp(destination);
+        const listing = new Map((await s.list(destination)).map((e) => [e.name, e]));
+        for (const o of objects) {
+          const remote = listing.get(o.relativeName);
+          if (previous?.done[o.relativeName] === o.size && remote?.type === 'file' && remote.size === o.size) {
+            progress.done[o.relativeName] = o.size;
+            progress.bytes_done += o.size;
+            skipped.push(o.relativeName);
+          }
+        }
+        // Files of this export and date that the current GCS output no longer has (an earlier,
+        // larger run) and temp files of interrupted uploads: a rerun must leave exactly this run.
+        const wanted = new Set(objects.map((o) => o.relativeName));
+        for (const name of listing.keys()) {
+          const stale = name.startsWith(stem) && !wanted.has(name) && !name.endsWith('.done') && !name.endsWith('_MANIFEST.json');
+          if (stale) await s.remove(`${destination}/${name}`);
+        }
+      }),
+    );
+    if (skipped.length) log.info('resuming transfer: skipping files already published', { skipped: skipped.length });
+
+    let lastBeat = 0;
+    const beat = (force = false) => {
+      const now = Date.now();
+      if (force || now - lastBeat > 1000) {
+        lastBeat = now;
+        heartbeat(progress);
+      }
+    };
+    beat(true);
+
+    const checksums: Record<string, string> = {};
+    const todo = objects.filter((o) => progress.done[o.relativeName] === undefined);
+    await withFailureMapping('SFTP', () =>
+      runLimited(todo, transfer.concurrency, async (o) => {
+        let inFile = 0;
+        await deps.sftpPool.withSession(endpoint, async (s) => {
+          const source = deps.storage.bucket(bucket).file(o.objectName).createReadStream();
+          const result = await s.publishStream(source, destination, o.relativeName, {
+            tempSuffix,
+            mode: sftp.publish_mode,
+            signal,
+            hash: exp.checksums ? ['md5'] : [],
+            onProgress: (bytes) => {
+              progress.bytes_done += bytes - inFile;
+              inFile = bytes;
+              beat();
+            },
+          });
+          if (result.bytes !== o.size) {
+            throw new Error(`"${o.relativeName}": wrote ${result.bytes} bytes but the GCS object has ${o.size}`);
+          }
+          if (exp.checksums && result.hashes.md5) {
+            const gcsMd5 = o.md5 ? Buffer.from(o.md5, 'base64').toString('hex') : undefined;
+            if (gcsMd5 && gcsMd5 !== result.hashes.md5) throw new Error(`"${o.relativeName}": md5 ${result.hashes.md5} differs from GCS ${gcsMd5}`);
+            checksums[o.relativeName] = result.hashes.md5;
+          }
+        });
+        progress.done[o.relativeName] = o.size;
+        beat(true);
+      }),
+    );
+
+    if (exp.manifest || exp.done_file) {
+      await withFailureMapping('SFTP', () =>
+        deps.sftpPool.withSession(endpoint, (s) =>
+          writeCompletionMarkers(s, { destination, stem, objects, checksums, manifest: exp.manifest, doneFile: exp.done_file, exportName: input.exportName, date }),
+        ),
+      );
+    }
+
+    const files = objects.map((o) => o.relativeName);
+    return {
+      status: 'success',
+      export_name: input.exportName,
+      files_transferred: files.length - skipped.length,
+      files,
+      files_skipped: skipped,
+      total_mb: Math.round((progress.bytes_total / MIB) * 100) / 100,
+      destination: destination.endsWith('/') ? destination : `${destination}/`,
+      total_time_seconds: Math.round((Date.now() - started) / 100) / 10,
+      gcs_path: input.gcsPath,
+      ...(exp.checksums ? { checksums } : {}),
+    };
+  };
+}

@@ -1,0 +1,154 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, BqExportResult, TransferSummary, VerifyResult } from '../activities';
+import { ExportDateKey, ExportNameKey, ExportStatusKey, type ExportStatus } from './search-attributes';
+
+export interface ExportInput {
+  exportName: string;
+  /** the logical date, YYYY-MM-DD */
+  date: string;
+  /** send the Slack failure notice from this run (a fan-out parent sends one summary instead) */
+  notifyOnFailure?: boolean;
+}
+
+export interface ExportResult {
+  export_name: string;
+  date: string;
+  workflow_id: string;
+  bq_export: BqExportResult;
+  transfer: TransferSummary;
+  verify: VerifyResult;
+}
+
+export type ExportStep = 'bq_export' | 'transfer' | 'verify';
+
+export interface ExportProgress {
+  export_name: string;
+  date: string;
+  step: ExportStep | 'done' | 'failed';
+  gcs_path?: string;
+  files_total?: number;
+  files_transferred?: number;
+  total_mb?: number;
+  in_sync?: boolean;
+  error?: { step: ExportStep; type: string; message: string; attempts?: number };
+}
+
+export const exportProgressQuery = defineQuery<ExportProgress>('progress');
+
+// One options object per kind of activity (DESIGN.md §2).
+const longBigQueryJob = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
+});
+const heartbeatingTransfer = proxyActivities<Activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
+});
+const verification = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+const shortNotify = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
+});
+
+/** The failure as a person reads it: the innermost ApplicationFailure's type and message. */
+export function describeFailure(err: unknown): { type: string; message: string; attempts?: number } {
+  let cur: unknown = err;
+  while (cur instanceof ActivityFailure || (cur instanceof Error && !(cur instanceof ApplicationFailure) && (cur as { cause?: unknown }).cause)) {
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  if (cur instanceof ApplicationFailure) {
+    const details = cur.details?.[0] as { attempt?: number } | undefined;
+    return { type: cur.type ?? 'Error', message: cur.message, attempts: details?.attempt };
+  }
+  return { type: 'Error', message: err instanceof Error ? err.message : String(err) };
+}
+
+function setStatus(status: ExportStatus): void {
+  upsertSearchAttributes([{ key: ExportStatusKey, value: status }]);
+}
+
+/** BigQuery → GCS → SFTP → verify for one export and one logical date. */
+export async function ExportWorkflow(input: ExportInput): Promise<ExportResult> {
+  const { exportName, date } = input;
+  const progress: ExportProgress = { export_name: exportName, date, step: 'bq_export' };
+  setHandler(exportProgressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: ExportNameKey, value: exportName },
+    { key: ExportDateKey, value: date },
+    { key: ExportStatusKey, value: 'running' },
+  ]);
+  setCurrentDetails(`Exporting **${exportName}** for ${date}: BigQuery export running`);
+
+  let step: ExportStep = 'bq_export';
+  try {
+    const bq = await longBigQueryJob.bqExport({ exportName, date });
+    progress.gcs_path = bq.gcs_path;
+
+    step = progress.step = 'transfer';
+    setCurrentDetails(`Exporting **${exportName}** for ${date}: transferring ${bq.gcs_path} to SFTP`);
+    const transfer = await heartbeatingTransfer.transferFiles({ exportName, date, gcsPath: bq.gcs_path });
+    Object.assign(progress, { files_total: transfer.files.length, files_transferred: transfer.files_transferred, total_mb: transfer.total_mb });
+
+    step = progress.step = 'verify';
+    setCurrentDetails(`Exporting **${exportName}** for ${date}: verifying ${transfer.files.length} files on SFTP`);
+    const verify = await verification.verifySync({ exportName, date, gcsPath: bq.gcs_path });
+    progress.in_sync = verify.in_sync;
+    if (!verify.in_sync) {
+      throw ApplicationFailure.nonRetryable(
+        `SFTP ${verify.destination} is not in sync with ${bq.gcs_path}: missing ${JSON.stringify(verify.missing_on_sftp)}, ` +
+          `extra ${JSON.stringify(verify.extra_on_sftp)}, size mismatches ${verify.size_mismatches.length}, checksum mismatches ${verify.checksum_mismatches.length}`,
+        'NotInSync',
+        verify,
+      );
+    }
+
+    progress.step = 'done';
+    setStatus('succeeded');
+    setCurrentDetails(
+      `**${exportName}** ${date}: ${transfer.files.length} files, ${transfer.total_mb} MB → ${transfer.destination}, verified in sync`,
+    );
+    return { export_name: exportName, date, workflow_id: workflowInfo().workflowId, bq_export: bq, transfer, verify };
+  } catch (err) {
+    const failure = describeFailure(err);
+    progress.step = 'failed';
+    progress.error = { step, ...failure };
+    setStatus('failed');
+    setCurrentDetails(`**${exportName}** ${date} failed at ${step}: ${failure.type}: ${failure.message}`);
+    if (input.notifyOnFailure !== false) {
+      const info = workflowInfo();
+      try {
+        await shortNotify.notifySlack({
+          title: `bq-sftp export ${exportName} for ${date} failed`,
+          export_name: exportName,
+          date,
+          failed_step: step,
+          error_type: failure.type,
+          error_message: failure.message,
+          attempts: failure.attempts,
+          workflow_id: info.workflowId,
+          run_id: info.runId,
+        });
+      } catch (notifyErr) {
+        // a Slack outage must never hide the original error
+        log.error('failure notice could not be sent to Slack', { error: describeFailure(notifyErr).message });
+      }
+    }
+    throw err;
+  }
+}
