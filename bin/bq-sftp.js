@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 'use strict';
 require('tsx/cjs');
-process.env.BQ_SFTP_CLI_MAIN = '1';
-require('../src/cli/main.ts');
+const { runCli } = require('../src/cli/main.ts');
+runCli(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,11 +1,14 @@
 import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
+import { buildActivityDeps } from './activities/deps';
+import { loadConfig, type Config } from './config';
 import { connectWorkerConnection, type TemporalSettings } from './temporal/connection';
 
 export interface WorkerOptions {
-  temporal: TemporalSettings;
-  taskQueue: string;
-  deps?: ActivityDeps;
+  config: Config;
+  /** overrides of the config's Temporal block (tests use their own task queue) */
+  taskQueue?: string;
+  deps?: Partial<ActivityDeps>;
   connection?: NativeConnection;
   maxConcurrentActivityTaskExecutions?: number;
 }
@@ -19,35 +22,67 @@ function installRuntime(): void {
   Runtime.install({ logger: new DefaultLogger(level) });
 }
 
-export async function createWorker(opts: WorkerOptions): Promise<Worker> {
-  installRuntime();
-  const connection = opts.connection ?? (await connectWorkerConnection(opts.temporal));
-  return Worker.create({
-    connection,
-    namespace: opts.temporal.namespace,
-    taskQueue: opts.taskQueue,
-    workflowsPath: require.resolve('./workflows'),
-    activities: createActivities(opts.deps),
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 20,
-    // On SIGINT/SIGTERM running activities are cancelled after this grace time so transfers clean up.
-    shutdownGraceTime: '10 seconds',
-  });
+export function temporalSettings(config: Config): TemporalSettings {
+  return { address: config.temporal.address, namespace: config.temporal.namespace, apiKey: config.temporal.api_key, tls: config.temporal.tls };
 }
 
-async function main(): Promise<void> {
-  const temporal = {
-    address: process.env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
-    namespace: process.env.TEMPORAL_NAMESPACE || 'default',
+export interface BqSftpWorker {
+  worker: Worker;
+  deps: ActivityDeps;
+  /** run until shutdown (SIGINT/SIGTERM), then close SFTP connections */
+  run(): Promise<void>;
+  runUntil<R>(p: Promise<R>): Promise<R>;
+}
+
+export async function createWorker(opts: WorkerOptions): Promise<BqSftpWorker> {
+  installRuntime();
+  const deps: ActivityDeps = { ...buildActivityDeps(opts.config), ...opts.deps };
+  const connection = opts.connection ?? (await connectWorkerConnection(temporalSettings(opts.config)));
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.config.temporal.namespace,
+    taskQueue: opts.taskQueue ?? opts.config.temporal.task_queue,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createActivities(deps),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 20,
+    // On SIGINT/SIGTERM running activities are cancelled after this grace time, so transfers clean up.
+    shutdownGraceTime: '10 seconds',
+  });
+  const closeAll = async () => {
+    await deps.sftpPool.closeAll();
+    if (!opts.connection) await connection.close().catch(() => undefined);
   };
-  const taskQueue = process.env.TEMPORAL_TASK_QUEUE || 'bq-sftp';
-  const worker = await createWorker({ temporal, taskQueue });
-  process.stdout.write(`bq-sftp worker polling task queue "${taskQueue}" on ${temporal.address}\n`);
-  await worker.run();
+  return {
+    worker,
+    deps,
+    run: async () => {
+      try {
+        await worker.run();
+      } finally {
+        await closeAll();
+      }
+    },
+    runUntil: async (p) => {
+      try {
+        return await worker.runUntil(p);
+      } finally {
+        await closeAll();
+      }
+    },
+  };
+}
+
+export async function runWorker(config: Config): Promise<void> {
+  const w = await createWorker({ config });
+  process.stdout.write(
+    `bq-sftp worker polling task queue "${config.temporal.task_queue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}); Ctrl-C stops it gracefully\n`,
+  );
+  await w.run();
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`worker: ${(err as Error).stack ?? String(err)}\n`);
+  runWorker(loadConfig()).catch((err: unknown) => {
+    process.stderr.write(`worker: ${(err as Error).message}\n`);
     process.exit(1);
   });
 }

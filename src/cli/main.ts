@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerSftpCommands } from './sftp';
+import { registerRunCommands } from './runs';
+import { registerWorkerCommand } from './worker';
 
 /** The `bq-sftp` command. Each module registers its own verbs. */
 export function buildProgram(): Command {
@@ -7,6 +9,8 @@ export function buildProgram(): Command {
     .description('Durable data movement between BigQuery / Cloud Storage and SFTP, orchestrated by Temporal')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerRunCommands(program);
+  registerWorkerCommand(program);
   registerSftpCommands(program);
   return program;
 }
@@ -23,6 +27,6 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module || process.env.BQ_SFTP_CLI_MAIN === '1') {
-  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then((code) => process.exit(code));
 }

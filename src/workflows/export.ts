@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   defineQuery,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -125,6 +126,7 @@ export async function ExportWorkflow(input: ExportInput): Promise<ExportResult> 
     );
     return { export_name: exportName, date, workflow_id: workflowInfo().workflowId, bq_export: bq, transfer, verify };
   } catch (err) {
+    if (isCancellation(err)) throw err;
     const failure = describeFailure(err);
     progress.step = 'failed';
     progress.error = { step, ...failure };

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config';
+import { connectClient } from '../temporal/connection';
+import type { Client } from '@temporalio/client';
+
+export function addConfigOption(cmd: Command): Command {
+  return cmd.option('-c, --config <path>', 'config file (default: $CONFIG_PATH, configs/exports.json, $EXPORT_CONFIG, or SFTP_* env vars)');
+}
+
+export function loadCliConfig(opts: { config?: string }): Config {
+  return loadConfig({ path: opts.config });
+}
+
+export async function clientFor(config: Config): Promise<Client> {
+  return connectClient({
+    address: config.temporal.address,
+    namespace: config.temporal.namespace,
+    apiKey: config.temporal.api_key,
+    tls: config.temporal.tls,
+  });
+}
+
+/** The default logical date: yesterday (UTC), like a daily schedule's `ds`. */
+export function yesterday(now = new Date()): string {
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1));
+  return d.toISOString().slice(0, 10);
+}

@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Storage } from '@google-cloud/storage';
+import { createTransferFiles, type TransferProgress } from '../../src/activities/transfer';
+import { createVerifySync } from '../../src/activities/verify';
+import { buildActivityDeps } from '../../src/activities/deps';
+import { testConfig } from '../helpers/config';
+import { exportName, listLocal, localSftpPath, storage } from '../helpers/export';
+import { sha256, stack } from '../helpers/stack';
+
+const info = stack();
+const DATE = '2025-01-08';
+
+async function seedObjects(name: string, files: Record<string, Buffer>): Promise<string> {
+  const bucket = storage().bucket(info.gcs.bucket);
+  await Promise.all(Object.entries(files).map(([f, data]) => bucket.file(`${name}/20250108/${f}`).save(data, { resumable: false })));
+  return `gs://${info.gcs.bucket}/${name}/20250108/`;
+}
+
+function setup(name: string) {
+  const config = testConfig({ exports: { [name]: { query: 'SELECT 1', file_prefix: 'F' } } });
+  const deps = buildActivityDeps(config);
+  return { config, deps, folder: config.sftp.directory };
+}
+
+const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) % 256));
+
+test('transferFiles moves several files and resumes from heartbeat details, skipping files already published', async () => {
+  const name = exportName('resume');
+  const { deps, folder } = setup(name);
+  const files = { 'F_20250108-000000000000.csv': bytes(100_000, 1), 'F_20250108-000000000001.csv': bytes(70_001, 2), 'F_20250108-000000000002.csv': bytes(3, 3) };
+  const gcsPath = await seedObjects(name, files);
+  try {
+    // an earlier attempt published file 0 (same size, recognisable bytes) and heartbeated it
+    fs.mkdirSync(localSftpPath(folder), { recursive: true });
+    const marker = Buffer.alloc(100_000, 7);
+    fs.writeFileSync(localSftpPath(`${folder}/F_20250108-000000000000.csv`), marker);
+    const details: TransferProgress = { done: { 'F_20250108-000000000000.csv': 100_000 }, files_total: 3, bytes_total: 170_004, bytes_done: 100_000 };
+    const env = new MockActivityEnvironment({ heartbeatDetails: details, attempt: 2 });
+    const beats: TransferProgress[] = [];
+    env.on('heartbeat', (d: TransferProgress) => beats.push(structuredClone(d)));
+    const summary = await env.run(createTransferFiles(deps), { exportName: name, date: DATE, gcsPath });
+
+    assert.deepEqual(summary.files_skipped, ['F_20250108-000000000000.csv']);
+    assert.equal(summary.files_transferred, 2);
+    assert.ok(fs.readFileSync(localSftpPath(`${folder}/F_20250108-000000000000.csv`)).equals(marker), 'the done file was not sent again');
+    for (const f of ['F_20250108-000000000001.csv', 'F_20250108-000000000002.csv']) {
+      assert.equal(sha256(fs.readFileSync(localSftpPath(`${folder}/${f}`))), sha256(files[f as keyof typeof files]));
+    }
+    assert.deepEqual(Object.keys(beats.at(-1)!.done).sort(), Object.keys(files).sort(), 'the last heartbeat lists every finished file');
+    assert.deepEqual(listLocal(folder), Object.keys(files).sort());
+  } finally {
+    await deps.sftpPool.closeAll();
+  }
+});
+
+test('a GCS object with a control character in its name is refused and nothing is written', async () => {
+  const name = exportName('ctrl');
+  const { deps, folder } = setup(name);
+  const gcsPath = await seedObjects(name, { 'F_20250108-000000000000.csv': bytes(10, 1), 'bad\u0001name.csv': bytes(10, 2) });
+  try {
+    const err = await new MockActivityEnvironment().run(createTransferFiles(deps), { exportName: name, date: DATE, gcsPath }).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, 'UnsafeObjectName');
+    assert.equal(err.nonRetryable, true);
+    assert.deepEqual(listLocal(folder), []);
+  } finally {
+    await deps.sftpPool.closeAll();
+  }
+});
+
+test('objects named ../evil or /abs are refused before anything is written (storage faked at the seam)', async () => {
+  // fake-gcs-server normalises such names on write, real Cloud Storage does not: fake the listing
+  for (const evil of ['../evil', '/abs', 'sub/../../x', 'nul\u0000.csv']) {
+    const name = exportName('evil');
+    const { deps, folder } = setup(name);
+    const fakeStorage = {
+      bucket: () => ({
+        getFiles: async () => [[{ name: `${name}/20250108/${evil}`, metadata: { size: '1' } }]],
+        file: () => {
+          throw new Error('must not read any object');
+        },
+      }),
+    } as unknown as Storage;
+    try {
+      const err = await new MockActivityEnvironment()
+        .run(createTransferFiles({ ...deps, storage: fakeStorage }), { exportName: name, date: DATE, gcsPath: `gs://${info.gcs.bucket}/${name}/20250108/` })
+        .catch((e: unknown) => e);
+      assert.ok(err instanceof ApplicationFailure, `refused ${JSON.stringify(evil)}`);
+      assert.equal(err.type, 'UnsafeObjectName');
+      assert.deepEqual(listLocal(folder), []);
+      assert.ok(!fs.existsSync(localSftpPath('/upload/evil')) && !fs.existsSync(localSftpPath('/evil')));
+    } finally {
+      await deps.sftpPool.closeAll();
+    }
+  }
+});
+
+test('verifySync reports missing, extra and size-mismatched files, and checksum mismatches on request', async () => {
+  const name = exportName('verify');
+  const { deps, folder } = setup(name);
+  const files = { 'F_20250108-000000000000.csv': bytes(5000, 1), 'F_20250108-000000000001.csv': bytes(6000, 2), 'F_20250108-000000000002.csv': bytes(7000, 3) };
+  const gcsPath = await seedObjects(name, files);
+  try {
+    await new MockActivityEnvironment().run(createTransferFiles(deps), { exportName: name, date: DATE, gcsPath });
+    const verify = (checksums = false) => new MockActivityEnvironment().run(createVerifySync(deps), { exportName: name, date: DATE, gcsPath, checksums });
+    const clean = await verify(true);
+    assert.equal(clean.in_sync, true);
+    assert.deepEqual(clean.sftp_files, Object.keys(files));
+
+    fs.rmSync(localSftpPath(`${folder}/F_20250108-000000000000.csv`));
+    fs.appendFileSync(localSftpPath(`${folder}/F_20250108-000000000001.csv`), 'x');
+    const f2 = localSftpPath(`${folder}/F_20250108-000000000002.csv`);
+    const flipped = fs.readFileSync(f2);
+    flipped[10] ^= 0xff;
+    fs.writeFileSync(f2, flipped);
+    fs.writeFileSync(localSftpPath(`${folder}/F_20250108-000000000009.csv`), 'stale');
+    fs.writeFileSync(localSftpPath(`${folder}/other-file.txt`), 'not ours');
+
+    const dirty = await verify(true);
+    assert.equal(dirty.in_sync, false);
+    assert.deepEqual(dirty.missing_on_sftp, ['F_20250108-000000000000.csv']);
+    assert.deepEqual(dirty.extra_on_sftp, ['F_20250108-000000000009.csv']);
+    assert.deepEqual(dirty.size_mismatches, [{ name: 'F_20250108-000000000001.csv', gcs_size: 6000, sftp_size: 6001 }]);
+    assert.deepEqual(dirty.checksum_mismatches.map((m) => m.name), ['F_20250108-000000000002.csv']);
+    const namesOnly = await verify(false);
+    assert.deepEqual(namesOnly.checksum_mismatches, [], 'checksums only on request');
+  } finally {
+    await deps.sftpPool.closeAll();
+  }
+});
