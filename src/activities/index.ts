@@ -7,6 +7,7 @@ import { createBqExport } from './bigquery';
 import { createTransferFiles } from './transfer';
 import { createVerifySync } from './verify';
 import { createNotifySlack } from './notify';
+import { createConfiguredExports } from './configured-exports';
 
 /** Everything an activity needs from the worker; built once per worker process. */
 export interface ActivityDeps {
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     transferFiles: createTransferFiles(deps),
     verifySync: createVerifySync(deps),
     notifySlack: createNotifySlack(deps),
+    configuredExports: createConfiguredExports(deps),
   };
 }
 

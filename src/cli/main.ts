@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerSftpCommands } from './sftp';
 import { registerRunCommands } from './runs';
 import { registerWorkerCommand } from './worker';
+import { registerScheduleCommands } from './schedules';
 
 /** The `bq-sftp` command. Each module registers its own verbs. */
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommands(program);
   registerWorkerCommand(program);
+  registerScheduleCommands(program);
   registerSftpCommands(program);
   return program;
 }

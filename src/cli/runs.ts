@@ -6,7 +6,7 @@ import { getExport, parseRunDate } from '../config';
 import { runUrl } from '../activities/notify';
 import type { TransferProgress } from '../activities';
 import { startExport } from '../starter';
-import { describeFailure, exportProgressQuery, type ExportProgress, type ExportResult } from '../workflows/export';
+import { describeFailure, exportProgressQuery, type ExportProgress, type ExportResult, type ExportWorkflow } from '../workflows/export';
 import { exportWorkflowId } from '../workflows/export-naming';
 import { ExportDateKey, ExportNameKey } from '../workflows/search-attributes';
 import { addConfigOption, clientFor, loadCliConfig, yesterday } from './config-option';
@@ -44,7 +44,7 @@ function progressLine(p: ExportProgress, hb: TransferProgress | undefined, width
   return { bq_export: 'BigQuery export running …', transfer: 'transfer starting …', verify: 'verifying SFTP against GCS …', done: 'done', failed: 'failed' }[p.step];
 }
 
-async function waitWithProgress(handle: WorkflowHandle<(...a: never[]) => Promise<ExportResult>>, tty: boolean): Promise<ExportResult> {
+async function waitWithProgress(handle: WorkflowHandle<typeof ExportWorkflow>, tty: boolean): Promise<ExportResult> {
   const result = handle.result();
   if (!tty) return result;
   let finished = false;

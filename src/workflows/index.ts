@@ -1,2 +1,3 @@
 export { PingWorkflow } from './ping';
 export { ExportWorkflow, exportProgressQuery } from './export';
+export { DailyExportsWorkflow } from './daily';

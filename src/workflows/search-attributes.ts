@@ -6,3 +6,5 @@ export const ExportDateKey = defineSearchAttributeKey('ExportDate', SearchAttrib
 export const ExportStatusKey = defineSearchAttributeKey('ExportStatus', SearchAttributeType.KEYWORD);
 
 export type ExportStatus = 'running' | 'succeeded' | 'failed';
+/** Set by Temporal on runs a Schedule starts. */
+export const ScheduledStartTimeKey = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -1,21 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectClient } from '../../src/temporal/connection';
-import { createWorker } from '../../src/worker';
 import { PingWorkflow } from '../../src/workflows';
-import { stack, uniqueId } from '../helpers/stack';
+import { testConfig } from '../helpers/config';
+import { withWorker } from '../helpers/export';
+import { uniqueId } from '../helpers/stack';
 
 test('a workflow runs on the Temporal dev server through our worker', async () => {
-  const { temporal } = stack();
-  const taskQueue = uniqueId('ping');
-  const client = await connectClient(temporal);
-  const worker = await createWorker({ temporal, taskQueue });
-  try {
-    const result = await worker.runUntil(
-      client.workflow.execute(PingWorkflow, { taskQueue, workflowId: uniqueId('ping'), args: ['hello'] }),
-    );
-    assert.match(result, /^pong: hello \(activity ping on ping-[0-9a-f]+\)$/);
-  } finally {
-    await client.connection.close();
-  }
+  const config = testConfig();
+  const taskQueue = config.temporal.task_queue;
+  const result = await withWorker(config, (client) =>
+    client.workflow.execute(PingWorkflow, { taskQueue, workflowId: uniqueId('ping'), args: ['hello'] }),
+  );
+  assert.equal(result, `pong: hello (activity ping on ${taskQueue})`);
 });
