@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import type { StackInfo } from '../src/stack/stack-info';
+
+/**
+ * OpenSSH's own `sftp` as the reference: batch mode needs a key without a passphrase, so the
+ * bench works with a decrypted copy of the key user's key, in the git-ignored .bench/ folder.
+ */
+export function referenceKey(info: StackInfo, benchDir: string): string {
+  const copy = path.join(benchDir, 'ref_key');
+  if (!fs.existsSync(copy)) {
+    fs.copyFileSync(info.sftp.keyUser.privateKeyPath, copy);
+    fs.chmodSync(copy, 0o600);
+    execFileSync('ssh-keygen', ['-q', '-p', '-P', info.sftp.keyUser.passphrase, '-N', '', '-f', copy]);
+  }
+  const known = path.join(benchDir, 'known_hosts');
+  fs.writeFileSync(known, `${info.sftp.knownHostsLine}\n`);
+  return copy;
+}
+
+/** Runs an sftp batch as the key user; returns wall seconds. */
+export function sftpBatch(info: StackInfo, benchDir: string, commands: string[]): number {
+  const key = referenceKey(info, benchDir);
+  const batch = path.join(benchDir, 'batch.txt');
+  fs.writeFileSync(batch, `${commands.join('\n')}\n`);
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('sftp', ['-q', '-b', batch, '-i', key, '-P', String(info.sftp.port),
+    '-o', `UserKnownHostsFile=${path.join(benchDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
+    `${info.sftp.keyUser.username}@${info.sftp.host}`], { encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`sftp batch failed: ${r.stderr}`);
+  return seconds;
+}

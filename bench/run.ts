@@ -1,0 +1,245 @@
+/**
+ * npm run bench [-- --size-mib 1024 --rounds 3 --json]
+ * Measures our transfer against OpenSSH's own sftp in the same run, on the local stack.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readStackInfo } from '../src/stack/stack-info';
+import { repoRoot } from '../src/stack/layout';
+import { createStorage } from '../src/gcs/client';
+import { loadConfig } from '../src/config';
+import { createWorker } from '../src/worker';
+import { clientFor } from '../src/cli/config-option';
+import { startExport } from '../src/starter';
+import { sftpBatch } from './reference';
+import { fmt, range, stat, type Stat } from './stats';
+
+process.env.METADATA_SERVER_DETECTION = 'none';
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const JSON_OUT = args.includes('--json');
+const ONLY = (() => {
+  const i = args.indexOf('--only');
+  return i >= 0 ? args[i + 1].split(',') : ['P1', 'P2', 'P3', 'P4'];
+})();
+const SIZE_MIB = opt('size-mib', 1024);
+const ROUNDS = opt('rounds', 3);
+const SMALL_FILES = opt('small-files', 1000);
+const VERIFY_FILES = opt('verify-files', 10_000);
+
+const info = readStackInfo();
+const benchDir = path.join(repoRoot, '.bench');
+fs.mkdirSync(benchDir, { recursive: true });
+const storage = createStorage({ apiEndpoint: info.gcs.endpoint, projectId: info.gcs.projectId });
+const bucket = storage.bucket(info.gcs.bucket);
+const DATE = '2025-01-08';
+const jail = info.sftp.keyUser.localRoot;
+const log = (s: string) => {
+  if (!JSON_OUT) process.stdout.write(`${s}\n`);
+};
+
+function benchConfig(): string {
+  const demo = JSON.parse(fs.readFileSync(info.demoConfigPath, 'utf8'));
+  const cfg = {
+    ...demo,
+    temporal: { ...demo.temporal, task_queue: 'bq-sftp-bench' },
+    sftp: {
+      host: info.sftp.host, port: info.sftp.port, username: info.sftp.keyUser.username,
+      private_key_path: info.sftp.keyUser.privateKeyPath, passphrase: info.sftp.keyUser.passphrase,
+      directory: '/upload/bench', host_key: info.sftp.hostKeyFingerprint, max_connections: 8,
+    },
+    transfer: { concurrency: 8 },
+    exports: {
+      bench_p1: { query: 'SELECT 1', file_prefix: 'P1' },
+      bench_p2: { query: 'SELECT 1', file_prefix: 'P2' },
+      bench_p4: { query: 'SELECT 1', file_prefix: 'P4', destination: '/upload/bench-p4' },
+      bench_p3: {
+        query: "SELECT x AS id, CONCAT('row-', CAST(x AS STRING), '-', REPEAT('z', 80)) AS payload FROM UNNEST(GENERATE_ARRAY(1, 100000)) AS x",
+        file_prefix: 'P3', destination: '/upload/bench-p3',
+      },
+    },
+  };
+  const p = path.join(benchDir, 'config.json');
+  fs.writeFileSync(p, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+  return p;
+}
+
+function clearJailDir(remote: string): void {
+  const dir = path.join(jail, remote);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const { uid, gid } = fs.statSync(path.join(jail, 'upload'));
+  fs.chownSync(dir, uid, gid);
+}
+
+function runChild(kind: 'transfer' | 'verify', configPath: string, exportName: string): { seconds: number; maxRssMb: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'transfer-child.ts'), kind, configPath, exportName, DATE,
+    `gs://${info.gcs.bucket}/${exportName}/20250108/`], { encoding: 'utf8', env: { ...process.env, METADATA_SERVER_DETECTION: 'none' }, maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  if (!out.ok) throw new Error(`${kind} child reported a bad result`);
+  return out;
+}
+
+async function ensureObject(name: string, local: string): Promise<void> {
+  const file = bucket.file(name);
+  const [exists] = await file.exists();
+  if (exists && Number((await file.getMetadata())[0].size) === fs.statSync(local).size) return;
+  await bucket.upload(local, { destination: name, resumable: false });
+}
+
+function makeRandomFile(file: string, bytes: number): void {
+  if (fs.existsSync(file) && fs.statSync(file).size === bytes) return;
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(4 << 20);
+  for (let left = bytes; left > 0; left -= chunk.length) {
+    crypto.randomFillSync(chunk);
+    fs.writeSync(fd, chunk, 0, Math.min(chunk.length, left));
+  }
+  fs.closeSync(fd);
+}
+
+async function p1(configPath: string) {
+  const bytes = SIZE_MIB * 1024 * 1024;
+  const local = path.join(benchDir, `p1-${SIZE_MIB}MiB.bin`);
+  log(`P1: one ${SIZE_MIB} MiB object GCS→SFTP vs OpenSSH sftp put from local disk (${ROUNDS} rounds)`);
+  makeRandomFile(local, bytes);
+  await ensureObject(`bench_p1/20250108/P1_20250108-000000000000.bin`, local);
+  const ours: number[] = [];
+  const ref: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    clearJailDir('/upload/bench');
+    ref.push(sftpBatch(info, benchDir, [`put ${local} /upload/bench/ref.bin`]));
+    clearJailDir('/upload/bench');
+    const r = runChild('transfer', configPath, 'bench_p1');
+    ours.push(r.seconds);
+    rss.push(r.maxRssMb);
+    log(`  round ${i + 1}: openssh ${fmt(ref.at(-1)!)} s, ours ${fmt(r.seconds)} s, peak RSS ${fmt(r.maxRssMb, 0)} MB`);
+  }
+  const o = stat(ours);
+  const rf = stat(ref);
+  return { size_mib: SIZE_MIB, ours_s: o, openssh_s: rf, ratio: rf.median / o.median, ours_mib_s: SIZE_MIB / o.median, peak_rss_mb: stat(rss) };
+}
+
+async function p2(configPath: string) {
+  log(`P2: ${SMALL_FILES} × 64 KiB objects, files/s vs OpenSSH sftp -b batch put (${ROUNDS} rounds)`);
+  const dir = path.join(benchDir, `p2-${SMALL_FILES}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const names = Array.from({ length: SMALL_FILES }, (_, i) => `P2_20250108-${String(i).padStart(12, '0')}.bin`);
+  const [existing] = await bucket.getFiles({ prefix: 'bench_p2/20250108/' });
+  const have = new Set(existing.map((f) => f.name));
+  for (let i = 0; i < names.length; i += 32) {
+    await Promise.all(names.slice(i, i + 32).map(async (n) => {
+      const local = path.join(dir, n);
+      if (!fs.existsSync(local)) fs.writeFileSync(local, crypto.randomBytes(64 * 1024));
+      if (!have.has(`bench_p2/20250108/${n}`)) await bucket.file(`bench_p2/20250108/${n}`).save(fs.readFileSync(local), { resumable: false });
+    }));
+  }
+  const ours: number[] = [];
+  const ref: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    clearJailDir('/upload/bench');
+    ref.push(sftpBatch(info, benchDir, [`put ${dir}/* /upload/bench/`]));
+    clearJailDir('/upload/bench');
+    ours.push(runChild('transfer', configPath, 'bench_p2').seconds);
+    log(`  round ${i + 1}: openssh ${fmt(SMALL_FILES / ref.at(-1)!, 0)} files/s, ours ${fmt(SMALL_FILES / ours.at(-1)!, 0)} files/s`);
+  }
+  const o = stat(ours.map((s) => SMALL_FILES / s));
+  const rf = stat(ref.map((s) => SMALL_FILES / s));
+  return { files: SMALL_FILES, ours_files_per_s: o, openssh_files_per_s: rf, ratio: o.median / rf.median };
+}
+
+async function p3(configPath: string) {
+  log(`P3: a whole ExportWorkflow vs the sum of its activities (${ROUNDS} rounds)`);
+  const config = loadConfig({ path: configPath });
+  const worker = await createWorker({ config });
+  const client = await clientFor(config);
+  const overheadPct: number[] = [];
+  const totals: number[] = [];
+  const transfers: number[] = [];
+  try {
+    await worker.runUntil(async () => {
+      for (let i = 0; i < ROUNDS; i++) {
+        const t0 = Date.now();
+        const handle = await startExport(client, config, { exportName: 'bench_p3', date: DATE });
+        await handle.result();
+        const history = await handle.fetchHistory();
+        const total = (Date.now() - t0) / 1000;
+        const ts = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds) + (e.eventTime?.nanos ?? 0) / 1e9;
+        const events = history.events ?? [];
+        let activities = 0;
+        let transfer = 0;
+        for (const e of events) {
+          const done = e.activityTaskCompletedEventAttributes;
+          if (!done) continue;
+          const scheduled = events.find((x) => Number(x.eventId) === Number(done.scheduledEventId))!;
+          const started = events.find((x) => Number(x.eventId) === Number(done.startedEventId))!;
+          const d = ts(e) - ts(started);
+          activities += d;
+          if (scheduled.activityTaskScheduledEventAttributes?.activityType?.name === 'transferFiles') transfer = d;
+        }
+        totals.push(total);
+        transfers.push(transfer);
+        overheadPct.push(((total - activities) / Math.max(transfer, 1e-6)) * 100);
+        log(`  round ${i + 1}: workflow ${fmt(total)} s, activities ${fmt(activities)} s, transfer ${fmt(transfer)} s, overhead ${fmt(total - activities)} s`);
+      }
+    });
+  } finally {
+    await client.connection.close();
+  }
+  return { workflow_s: stat(totals), transfer_s: stat(transfers), overhead_pct_of_transfer: stat(overheadPct) };
+}
+
+async function p4(configPath: string) {
+  log(`P4: verifySync over ${VERIFY_FILES} files (${ROUNDS} rounds)`);
+  const prefix = 'bench_p4/20250108/';
+  const names = Array.from({ length: VERIFY_FILES }, (_, i) => `P4_20250108-${String(i).padStart(12, '0')}.csv`);
+  const [existing] = await bucket.getFiles({ prefix });
+  const have = new Set(existing.map((f) => f.name));
+  const missing = names.filter((n) => !have.has(prefix + n));
+  for (let i = 0; i < missing.length; i += 64) {
+    await Promise.all(missing.slice(i, i + 64).map((n) => bucket.file(prefix + n).save(Buffer.from(`${n}\n`), { resumable: false })));
+  }
+  clearJailDir('/upload/bench-p4');
+  for (const n of names) fs.writeFileSync(path.join(jail, '/upload/bench-p4', n), `${n}\n`);
+  const times: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    times.push(runChild('verify', configPath, 'bench_p4').seconds);
+    log(`  round ${i + 1}: ${fmt(times.at(-1)!)} s`);
+  }
+  return { files: VERIFY_FILES, seconds: stat(times) };
+}
+
+async function main(): Promise<void> {
+  const configPath = benchConfig();
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, loopback`;
+  log(`bq-sftp bench on ${machine}\n`);
+  const results: Record<string, unknown> = { machine, date: new Date().toISOString() };
+  if (ONLY.includes('P1')) results.P1 = await p1(configPath);
+  if (ONLY.includes('P2')) results.P2 = await p2(configPath);
+  if (ONLY.includes('P3')) results.P3 = await p3(configPath);
+  if (ONLY.includes('P4')) results.P4 = await p4(configPath);
+  clearJailDir('/upload/bench');
+  if (JSON_OUT) {
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    return;
+  }
+  log('\nSummary (median, min–max):');
+  const r = results as Record<string, Record<string, Stat & number>>;
+  if (r.P1) log(`  P1 ${SIZE_MIB} MiB: ours ${range(r.P1.ours_s)} s vs OpenSSH ${range(r.P1.openssh_s)} s → ${fmt(r.P1.ratio)}× OpenSSH, peak RSS ${range(r.P1.peak_rss_mb, 0)} MB (target ≥ 0.9×, < 150 MB)`);
+  if (r.P2) log(`  P2 ${SMALL_FILES} × 64 KiB: ours ${range(r.P2.ours_files_per_s, 0)} files/s vs OpenSSH ${range(r.P2.openssh_files_per_s, 0)} → ${fmt(r.P2.ratio)}× (target ≥ 2×)`);
+  if (r.P3) log(`  P3 ExportWorkflow overhead: ${range(r.P3.overhead_pct_of_transfer, 1)} % of the transfer time (target ≤ 15 %)`);
+  if (r.P4) log(`  P4 verifySync ${VERIFY_FILES} files: ${range(r.P4.seconds)} s (target ≤ 5 s)`);
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).message}\n`);
+  process.exit(1);
+});

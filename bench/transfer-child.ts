@@ -1,0 +1,26 @@
+// One transferFiles (or verifySync) run in its own process, so its peak RSS is measurable alone.
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { loadConfig } from '../src/config';
+import { buildActivityDeps } from '../src/activities/deps';
+import { createTransferFiles } from '../src/activities/transfer';
+import { createVerifySync } from '../src/activities/verify';
+
+async function main(): Promise<void> {
+  const [kind, configPath, exportName, date, gcsPath] = process.argv.slice(2);
+  const config = loadConfig({ path: configPath });
+  const deps = buildActivityDeps(config);
+  const t0 = process.hrtime.bigint();
+  const env = new MockActivityEnvironment();
+  const result = kind === 'verify'
+    ? await env.run(createVerifySync(deps), { exportName, date, gcsPath })
+    : await env.run(createTransferFiles(deps), { exportName, date, gcsPath });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await deps.sftpPool.closeAll();
+  const ok = 'in_sync' in result ? result.in_sync : result.files.length > 0;
+  process.stdout.write(`${JSON.stringify({ seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, ok })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
