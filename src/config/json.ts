@@ -95,7 +95,15 @@ export function locateJsonError(text: string): { pos: number; reason: string } {
       }
       for (;;) {
         ws();
-        if (text[i] !== '"') fail(text[i] === '}' ? 'trailing comma before }' : 'expected a double-quoted property name');
+        if (text[i] !== '"') {
+          fail(
+            text[i] === '}'
+              ? 'trailing comma before }'
+              : text[i] === "'"
+                ? 'single quotes are not JSON: use double quotes'
+                : 'expected a double-quoted property name',
+          );
+        }
         string();
         ws();
         if (text[i] !== ':') fail("expected ':' after a property name");

@@ -113,8 +113,14 @@ const upperEnum = <const T extends readonly [string, ...string[]]>(values: T) =>
 // ---------------------------------------------------------------------------------------------
 // Blocks
 
-/** Cross-field checks run even when other fields failed, so every problem is reported at once. */
-const RUN_ALWAYS = { when: () => true };
+/**
+ * Cross-field checks run even when other fields failed, so every problem is reported at once
+ * (but only on an object: a missing or wrong-typed block has its own issue already).
+ */
+const RUN_ALWAYS = {
+  when: (payload: { value: unknown }) =>
+    payload.value !== null && typeof payload.value === 'object' && !Array.isArray(payload.value),
+};
 
 export const temporalTlsSchema = z.strictObject({
   cert_path: nonEmptyString(),
