@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '..');
+const composeFile = path.join(root, 'docker-compose.yml');
+
+/** Keys of a top-level YAML mapping block (`services:` → its two-space-indented keys). No YAML dependency. */
+function topLevelBlockKeys(yaml: string, block: string): string[] {
+  const lines = yaml.split('\n');
+  const start = lines.findIndex((l) => l === `${block}:` || l.startsWith(`${block}: `));
+  assert.ok(start >= 0, `no top-level "${block}:" in docker-compose.yml`);
+  const keys: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (/^[^\s#]/.test(line)) break; // next top-level key
+    const m = /^ {2}([A-Za-z0-9._-]+):\s*(#.*)?$/.exec(line);
+    if (m) keys.push(m[1]);
+  }
+  return keys;
+}
+
+void test('docker-compose.yml defines the six services, the worker built from the Dockerfile', () => {
+  const yaml = fs.readFileSync(composeFile, 'utf8');
+  assert.ok(!yaml.includes('\t'), 'YAML must be indented with spaces');
+  const services = topLevelBlockKeys(yaml, 'services');
+  for (const s of ['temporal', 'gcs', 'bigquery', 'sftp', 'postgres', 'worker']) {
+    assert.ok(services.includes(s), `service "${s}" is missing (found: ${services.join(', ')})`);
+  }
+  assert.match(yaml, /image: temporalio\/temporal:1\.5\.1/);
+  assert.match(yaml, /image: fsouza\/fake-gcs-server:1\.55\.1/);
+  assert.match(yaml, /image: ghcr\.io\/goccy\/bigquery-emulator:0\.8\.1/);
+  assert.match(yaml, /STORAGE_EMULATOR_HOST: http:\/\/gcs:4443/);
+  assert.match(yaml, /TEMPORAL_ADDRESS: temporal:7233/);
+  assert.match(yaml, /CONFIG_PATH: \/app\/configs\/exports\.json/);
+  assert.match(yaml, /- \.\/configs:\/app\/configs/);
+  for (const sa of ['ExportName', 'ExportDate', 'ExportStatus']) assert.match(yaml, new RegExp(`- ${sa}=Keyword`));
+});
+
+const DOCKERFILE_INSTRUCTIONS = new Set([
+  'FROM', 'RUN', 'CMD', 'LABEL', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER',
+  'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL', 'MAINTAINER',
+]);
+
+void test('the Dockerfile is well formed and runs the worker', () => {
+  const text = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+  const instructions: string[] = [];
+  let continued = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const wasContinued = continued;
+    continued = line.endsWith('\\');
+    if (wasContinued || line === '' || line.startsWith('#')) continue;
+    const word = line.split(/\s+/)[0].toUpperCase();
+    assert.ok(DOCKERFILE_INSTRUCTIONS.has(word), `unknown Dockerfile instruction: ${line}`);
+    instructions.push(line);
+  }
+  assert.equal(continued, false, 'the last line must not end with a continuation');
+  assert.match(instructions[0], /^FROM node:20-bookworm-slim$/);
+  assert.ok(instructions.some((l) => /^RUN npm ci\b/.test(l)));
+  const cmd = instructions.filter((l) => l.startsWith('CMD '));
+  assert.equal(cmd.length, 1);
+  assert.deepEqual(JSON.parse(cmd[0].slice(4)), ['npx', 'tsx', 'src/worker.ts']);
+  assert.ok(fs.existsSync(path.join(root, 'src/worker.ts')));
+  for (const l of instructions.filter((i) => i.startsWith('COPY '))) {
+    const sources = l.split(/\s+/).slice(1, -1).filter((s) => !s.startsWith('--'));
+    for (const s of sources) assert.ok(fs.existsSync(path.join(root, s)), `COPY source ${s} does not exist`);
+  }
+  const ignore = fs.readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n');
+  for (const p of ['node_modules', '.stack', '.tools', '.git']) assert.ok(ignore.includes(p), `.dockerignore lacks ${p}`);
+});
+
+void test('docker compose config -q accepts docker-compose.yml', (t) => {
+  const version = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8', timeout: 30_000 });
+  if (version.error || version.status !== 0) {
+    t.skip('docker compose not available');
+    return;
+  }
+  const res = spawnSync('docker', ['compose', '-f', composeFile, 'config', '-q'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(res.status, 0, `docker compose config -q failed:\n${res.stderr}`);
+});
