@@ -35,6 +35,8 @@ export class ConfigError extends Error {
   readonly type: ConfigErrorType;
   readonly issues: ConfigIssue[];
   readonly source?: string;
+  /** Config problems are permanent: retrying cannot help (activities map this to `nonRetryable`). */
+  readonly retryable = false;
 
   constructor(opts: ConfigErrorOptions) {
     super(opts.message);

@@ -82,6 +82,7 @@ void describe('exports lookup', () => {
     const err = configErrorOf(() => getExport(fullConfig(), 'prodcut_data'));
     assert.equal(err.type, 'UnknownExport');
     assert.ok(isConfigError(err));
+    assert.equal(err.retryable, false, 'permanent: activities make it nonRetryable');
     assert.equal(err.message, 'unknown export "prodcut_data": known exports are product_data, customer_data');
     const none = validateConfig({ ...minimalRaw(), exports: {} });
     assert.match(configErrorOf(() => getExport(none, 'x')).message, /defines no exports/);
