@@ -1,0 +1,398 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import type { Client, SFTPWrapper, Stats } from 'ssh2';
+import { SftpError, isSftpError, toSftpError, type SftpErrorContext } from './errors';
+import type { HostKeyInfo } from './host-key';
+import { assertSafeName, joinRemote } from './paths';
+import { writeStreamToHandle } from './pipelined-writer';
+
+export type RemoteEntryType = 'file' | 'dir' | 'link' | 'other';
+
+export interface RemoteStat {
+  type: RemoteEntryType;
+  size: number;
+  mtime: Date;
+  /** permission bits, e.g. 0o644 */
+  mode: number;
+}
+
+export interface RemoteEntry extends RemoteStat {
+  name: string;
+}
+
+export type PublishMode = 'rename' | 'in_place';
+export type HashAlgorithm = 'md5' | 'sha256';
+
+export interface PublishOptions {
+  /** appended to the name while writing (default `.partial`) */
+  tempSuffix?: string;
+  /** `rename` (default): write `<name><suffix>`, then rename over `<name>`; `in_place`: write `<name>` directly */
+  mode?: PublishMode;
+  signal?: AbortSignal;
+  /** acknowledged bytes so far */
+  onProgress?: (bytes: number) => void;
+  /** hashes of the bytes written, hex */
+  hash?: HashAlgorithm[];
+  /** bytes per WRITE request (default 32 KiB) */
+  chunkSize?: number;
+  /** WRITE requests in flight (default 64) */
+  concurrency?: number;
+  /**
+   * runs after the last byte is written and before the rename; throwing here (e.g. a size or
+   * checksum that does not match the source) removes the temp file and publishes nothing
+   */
+  verify?: (written: { bytes: number; hashes: Record<string, string> }) => void | Promise<void>;
+}
+
+export interface PublishResult {
+  bytes: number;
+  remotePath: string;
+  hashes: Record<string, string>;
+}
+
+export interface SessionInfo {
+  server: string;
+  username: string;
+  hostKey: HostKeyInfo;
+  serverBanner?: string;
+  secrets: SftpErrorContext['secrets'];
+  /** server extensions to treat as absent */
+  disabledExtensions?: string[];
+}
+
+const S_IFMT = 0o170000;
+const TYPES: Record<number, RemoteEntryType> = { 0o100000: 'file', 0o040000: 'dir', 0o120000: 'link' };
+
+function toStat(attrs: Stats | { mode: number; size: number; mtime: number }): RemoteStat {
+  return {
+    type: TYPES[attrs.mode & S_IFMT] ?? 'other',
+    size: Number(attrs.size),
+    mtime: new Date(attrs.mtime * 1000),
+    mode: attrs.mode & 0o7777,
+  };
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), { once: true });
+  });
+
+let nextId = 1;
+
+/** One SSH connection with its SFTP channel. Every error is an SftpError (aborts keep their reason). */
+export class SftpSession {
+  readonly id = nextId++;
+  readonly server: string;
+  readonly username: string;
+  /** the key the server presented (what to pin) */
+  readonly hostKey: HostKeyInfo;
+  readonly serverBanner?: string;
+  /** SFTP extensions the server announced, e.g. `posix-rename@openssh.com` → `1` */
+  readonly serverExtensions: Readonly<Record<string, string>>;
+
+  private readonly lostController = new AbortController();
+  private readonly closeListeners = new Set<() => void>();
+  private lastError?: Error;
+  private closing = false;
+
+  constructor(
+    private readonly client: Client,
+    private readonly sftp: SFTPWrapper,
+    private readonly info: SessionInfo,
+  ) {
+    this.server = info.server;
+    this.username = info.username;
+    this.hostKey = info.hostKey;
+    this.serverBanner = info.serverBanner;
+    const ext = { ...((sftp as unknown as { _extensions?: Record<string, string> })._extensions ?? {}) };
+    for (const name of info.disabledExtensions ?? []) delete ext[name];
+    this.serverExtensions = Object.freeze(ext);
+
+    const onError = (err: Error) => {
+      this.lastError ??= err;
+    };
+    const onGone = () => this.markLost();
+    client.on('error', onError).on('end', onGone).on('close', onGone);
+    sftp.on('error', onError).on('end', onGone).on('close', onGone);
+  }
+
+  /** false once the transport or the SFTP channel is closed or failed (e.g. keepalive timeout) */
+  get alive(): boolean {
+    return !this.lostController.signal.aborted;
+  }
+
+  /** Called once when the connection is gone. */
+  onClose(listener: () => void): () => void {
+    if (!this.alive) {
+      queueMicrotask(listener);
+      return () => {};
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  private markLost(): void {
+    if (!this.alive) return;
+    const why = this.closing ? 'it was closed' : this.lastError ? this.lastError.message : 'the server closed it';
+    this.lostController.abort(
+      new SftpError('SftpConnectionLost', `The SFTP connection to ${this.server} was lost (${why}). It is retried with a new connection.`, {
+        cause: this.lastError,
+      }),
+    );
+    for (const l of this.closeListeners) l();
+    this.closeListeners.clear();
+  }
+
+  private lostError(): SftpError {
+    return this.lostController.signal.reason as SftpError;
+  }
+
+  private mapError(err: unknown, op: string, p?: string): SftpError {
+    if (!this.alive && !isSftpError(err)) return this.lostError();
+    return toSftpError(err, { server: this.server, username: this.username, op, path: p, secrets: this.info.secrets });
+  }
+
+  /** Runs one ssh2 request; rejects at once if the connection drops while it is outstanding. */
+  private call<T = void>(op: string, p: string | undefined, start: (cb: (err?: Error | null, value?: T) => void) => void): Promise<T> {
+    if (!this.alive) return Promise.reject(this.lostError());
+    return new Promise<T>((resolve, reject) => {
+      const signal = this.lostController.signal;
+      const onLost = () => reject(this.lostError());
+      signal.addEventListener('abort', onLost, { once: true });
+      try {
+        start((err, value) => {
+          signal.removeEventListener('abort', onLost);
+          if (err) reject(this.mapError(err, op, p));
+          else resolve(value as T);
+        });
+      } catch (err) {
+        signal.removeEventListener('abort', onLost);
+        reject(this.mapError(err, op, p));
+      }
+    });
+  }
+
+  /** One READDIR pass: names with type, size and mtime, without `.` and `..`, sorted by name. */
+  async list(dir: string): Promise<RemoteEntry[]> {
+    const raw = await this.call<{ filename: string; attrs: Stats }[]>('list', dir, (cb) => this.sftp.readdir(dir, cb));
+    return raw
+      .filter((e) => e.filename !== '.' && e.filename !== '..')
+      .map((e) => ({ name: e.filename, ...toStat(e.attrs) }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async stat(p: string): Promise<RemoteStat> {
+    return toStat(await this.call<Stats>('stat', p, (cb) => this.sftp.stat(p, cb)));
+  }
+
+  async exists(p: string): Promise<boolean> {
+    try {
+      await this.stat(p);
+      return true;
+    } catch (err) {
+      if (isSftpError(err, 'SftpNoSuchFile')) return false;
+      throw err;
+    }
+  }
+
+  /** Creates `dir` and its missing parents; an existing folder is fine, an existing file is not. */
+  async mkdirp(dir: string): Promise<void> {
+    const target = path.posix.resolve('/', dir);
+    if (target === '/') return;
+    try {
+      const st = await this.stat(target);
+      if (st.type === 'dir') return;
+      throw new SftpError('SftpError', `Cannot create the folder "${target}" on ${this.server}: a ${st.type} of that name exists. Remove it or choose another folder.`, {
+        retryable: false,
+      });
+    } catch (err) {
+      if (!isSftpError(err, 'SftpNoSuchFile')) throw err;
+    }
+    await this.mkdirp(path.posix.dirname(target));
+    try {
+      await this.call('create folder', target, (cb) => this.sftp.mkdir(target, cb));
+    } catch (err) {
+      // another writer may have created it meanwhile
+      const st = await this.stat(target).catch(() => undefined);
+      if (st?.type !== 'dir') throw err;
+    }
+  }
+
+  async remove(p: string): Promise<void> {
+    await this.call('remove', p, (cb) => this.sftp.unlink(p, cb));
+  }
+
+  async removeDir(p: string): Promise<void> {
+    await this.call('remove folder', p, (cb) => this.sftp.rmdir(p, cb));
+  }
+
+  /** Removes a folder and everything in it (links are removed, not followed). */
+  async removeRecursive(dir: string): Promise<void> {
+    const entries = await this.list(dir);
+    const files = entries.filter((e) => e.type !== 'dir');
+    for (let i = 0; i < files.length; i += 32) {
+      await Promise.all(files.slice(i, i + 32).map((e) => this.remove(joinRemote(dir, e.name))));
+    }
+    for (const e of entries.filter((x) => x.type === 'dir')) await this.removeRecursive(joinRemote(dir, e.name));
+    await this.removeDir(dir);
+  }
+
+  /** Whether renames replace the target atomically (`posix-rename@openssh.com`). */
+  get hasPosixRename(): boolean {
+    return this.serverExtensions['posix-rename@openssh.com'] === '1';
+  }
+
+  /** Renames over `to`: atomically with `posix-rename@openssh.com`, else remove `to`, then rename. */
+  async rename(from: string, to: string): Promise<void> {
+    if (this.hasPosixRename) {
+      await this.call('rename', `${from} → ${to}`, (cb) => this.sftp.ext_openssh_rename(from, to, cb));
+      return;
+    }
+    try {
+      await this.remove(to);
+    } catch (err) {
+      if (!isSftpError(err, 'SftpNoSuchFile')) throw err;
+    }
+    await this.call('rename', `${from} → ${to}`, (cb) => this.sftp.rename(from, to, cb));
+  }
+
+  /** A stream of the file's bytes; its errors are SftpErrors. */
+  createReadStream(p: string): Readable {
+    if (!this.alive) throw this.lostError();
+    const out = new PassThrough();
+    const src = this.sftp.createReadStream(p);
+    const onLost = () => src.destroy(this.lostError());
+    this.lostController.signal.addEventListener('abort', onLost, { once: true });
+    src.on('error', (err: Error) => {
+      this.lostController.signal.removeEventListener('abort', onLost);
+      out.destroy(this.mapError(err, 'read', p));
+    });
+    src.on('end', () => this.lostController.signal.removeEventListener('abort', onLost));
+    out.on('close', () => {
+      if (!src.destroyed) src.destroy();
+    });
+    src.pipe(out);
+    return out;
+  }
+
+  /**
+   * Downloads to a local file with parallel reads (ssh2's fastGet); writes `<local>.partial`
+   * and renames it, so a failed download never leaves a truncated file under the final name.
+   */
+  async download(remote: string, local: string, opts: { onProgress?: (bytes: number, total: number) => void } = {}): Promise<number> {
+    const st = await this.stat(remote);
+    if (st.type !== 'file') {
+      throw new SftpError('SftpError', `Cannot download "${remote}" from ${this.server}: it is a ${st.type}, not a file.`, { retryable: false });
+    }
+    const temp = `${local}.partial`;
+    try {
+      await this.call('download', remote, (cb) =>
+        this.sftp.fastGet(remote, temp, { step: (done, _chunk, total) => opts.onProgress?.(done, total) }, (err) => cb(err)),
+      );
+      fs.renameSync(temp, local);
+    } catch (err) {
+      fs.rmSync(temp, { force: true });
+      throw err;
+    }
+    return st.size;
+  }
+
+  private async closeHandle(handle: Buffer, p: string): Promise<void> {
+    await this.call('close', p, (cb) => this.sftp.close(handle, cb));
+  }
+
+  /**
+   * Streams `source` into `<dir>/<name>` with the pipelined writer. In `rename` mode the bytes go
+   * to `<name><tempSuffix>` first and are renamed over `<name>` at the end, so a reader never sees
+   * half a file. On error or abort the temp file (in `in_place` mode: the partial file) is removed,
+   * the source destroyed, and the error rethrown (an abort rethrows the signal's reason).
+   */
+  async publishStream(source: Readable, dir: string, name: string, opts: PublishOptions = {}): Promise<PublishResult> {
+    const mode = opts.mode ?? 'rename';
+    const suffix = opts.tempSuffix ?? '.partial';
+    try {
+      assertSafeName(name);
+      if (mode === 'rename') {
+        if (!suffix) throw new SftpError('SftpConfigInvalid', 'The temp suffix must not be empty in rename mode (use mode "in_place" to write the final name directly).');
+        assertSafeName(`${name}${suffix}`);
+      }
+    } catch (err) {
+      source.destroy();
+      throw err;
+    }
+    const finalPath = joinRemote(dir, name);
+    const target = mode === 'rename' ? `${finalPath}${suffix}` : finalPath;
+    const hashes = (opts.hash ?? []).map((algo) => ({ algo, h: createHash(algo) }));
+
+    let handle: Buffer | undefined;
+    let opened = false;
+    try {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      handle = await this.call<Buffer>('open for writing', target, (cb) => this.sftp.open(target, 'w', cb));
+      opened = true;
+      const bytes = await writeStreamToHandle(this.sftp, handle, source, {
+        chunkSize: opts.chunkSize,
+        concurrency: opts.concurrency,
+        signal: opts.signal,
+        lostSignal: this.lostController.signal,
+        onProgress: opts.onProgress,
+        hashes: hashes.map((x) => x.h),
+      });
+      const h = handle;
+      handle = undefined;
+      await this.closeHandle(h, target);
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const digests: Record<string, string> = Object.fromEntries(hashes.map((x) => [x.algo, x.h.digest('hex')]));
+      await opts.verify?.({ bytes, hashes: digests });
+      if (mode === 'rename') await this.rename(target, finalPath);
+      return { bytes, remotePath: finalPath, hashes: digests };
+    } catch (err) {
+      if (!source.destroyed) source.destroy();
+      if (this.alive) {
+        if (handle) await this.closeHandle(handle, target).catch(() => undefined);
+        if (opened) await this.remove(target).catch(() => undefined);
+      }
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      throw this.mapError(err, 'upload', target);
+    }
+  }
+
+  /**
+   * Whether an upload into `p` looks finished: its size and mtime are the same before and after
+   * `delayMs` (default 1.2 s, like the seed). A file that vanished meanwhile is not complete.
+   */
+  async isUploadComplete(p: string, opts: { delayMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+    const before = await this.stat(p);
+    await sleep(opts.delayMs ?? 1200, opts.signal);
+    let after: RemoteStat;
+    try {
+      after = await this.stat(p);
+    } catch (err) {
+      if (isSftpError(err, 'SftpNoSuchFile')) return false;
+      throw err;
+    }
+    return before.type === 'file' && after.type === 'file' && before.size === after.size && before.mtime.getTime() === after.mtime.getTime();
+  }
+
+  /** Ends the connection; resolves once it is closed (or after 2 s). */
+  async close(): Promise<void> {
+    if (!this.alive) return;
+    this.closing = true;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000);
+      timer.unref();
+      this.onClose(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.client.end();
+    });
+    this.markLost();
+  }
+}
