@@ -2,7 +2,7 @@ import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { SftpError, toSftpError } from './errors';
 import { secretsOf, serverLabel, type SftpEndpoint } from './endpoint';
 import { describeHostKey, parseHostKeyPin, type HostKeyPin } from './host-key';
-import { SftpSession } from './session';
+import { SftpSession, type NegotiatedAlgorithms } from './session';
 
 export interface ConnectOptions {
   /** server extensions to treat as absent (servers with a broken implementation; tests) */
@@ -56,6 +56,7 @@ export async function connectSftp(ep: SftpEndpoint, opts: ConnectOptions = {}): 
   let seenKey: Buffer | undefined;
   let mismatch = false;
   let banner: string | undefined;
+  let negotiated: NegotiatedAlgorithms | undefined;
 
   const pinnedAlgorithms = pin?.keyTypes.flatMap((t) => HOST_KEY_ALGORITHMS[t] ?? []) ?? [];
   const config: ConnectConfig = {
@@ -85,11 +86,14 @@ export async function connectSftp(ep: SftpEndpoint, opts: ConnectOptions = {}): 
 
   try {
     await new Promise<void>((resolve, reject) => {
+      // small WRITEs (a file's tail, a marker file) must not wait for a delayed ACK
+      client.once('connect', () => client.setNoDelay(true));
       client.once('ready', resolve);
       client.once('error', reject);
       client.on('close', () => reject(new Error('Connection lost before the SSH handshake completed')));
-      client.on('handshake', () => {
+      client.on('handshake', (n) => {
         banner = (client as unknown as { _remoteVer?: string })._remoteVer;
+        negotiated = { kex: n.kex, serverHostKey: n.serverHostKey, cipher: n.cs.cipher, mac: n.cs.mac };
       });
       client.connect(config);
     });
@@ -99,6 +103,7 @@ export async function connectSftp(ep: SftpEndpoint, opts: ConnectOptions = {}): 
       username: ep.username,
       hostKey: describeHostKey(seenKey!, ep.host, ep.port),
       serverBanner: banner,
+      algorithms: negotiated,
       secrets: ctx.secrets,
       disabledExtensions: opts.disabledExtensions,
     });

@@ -11,6 +11,7 @@ export {
   type PublishOptions,
   type PublishResult,
   type HashAlgorithm,
+  type NegotiatedAlgorithms,
 } from './session';
 export { SftpPool, type SftpPoolOptions, type SftpPoolStats } from './pool';
 export { writeStreamToHandle, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, type PipelinedWriteOptions, type SftpWriteTarget } from './pipelined-writer';

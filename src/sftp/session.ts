@@ -52,11 +52,20 @@ export interface PublishResult {
   hashes: Record<string, string>;
 }
 
+/** What the SSH handshake agreed on (client → server direction). */
+export interface NegotiatedAlgorithms {
+  kex: string;
+  serverHostKey: string;
+  cipher: string;
+  mac: string;
+}
+
 export interface SessionInfo {
   server: string;
   username: string;
   hostKey: HostKeyInfo;
   serverBanner?: string;
+  algorithms?: NegotiatedAlgorithms;
   secrets: SftpErrorContext['secrets'];
   /** server extensions to treat as absent */
   disabledExtensions?: string[];
@@ -90,6 +99,7 @@ export class SftpSession {
   /** the key the server presented (what to pin) */
   readonly hostKey: HostKeyInfo;
   readonly serverBanner?: string;
+  readonly algorithms?: NegotiatedAlgorithms;
   /** SFTP extensions the server announced, e.g. `posix-rename@openssh.com` → `1` */
   readonly serverExtensions: Readonly<Record<string, string>>;
 
@@ -107,6 +117,7 @@ export class SftpSession {
     this.username = info.username;
     this.hostKey = info.hostKey;
     this.serverBanner = info.serverBanner;
+    this.algorithms = info.algorithms;
     const ext = { ...((sftp as unknown as { _extensions?: Record<string, string> })._extensions ?? {}) };
     for (const name of info.disabledExtensions ?? []) delete ext[name];
     this.serverExtensions = Object.freeze(ext);
