@@ -3,6 +3,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import { connectSftp, isSftpError, SftpError, type SftpSession } from '../../src/sftp';
 import { stack } from '../helpers/stack';
 import { endpointFor, freshRemoteDir, localPath, removeRemoteDir, USER_KINDS } from './helpers/endpoints';
@@ -175,10 +176,9 @@ void describe('connecting', () => {
   });
 
   test('a server that never speaks SSH hits the handshake timeout', async () => {
-    const net = await import('node:net');
     const silent = net.createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const port = (silent.address() as import('node:net').AddressInfo).port;
+    const port = (silent.address() as net.AddressInfo).port;
     try {
       const started = Date.now();
       const err = await rejectsWithType(connectSftp(endpointFor('password', { port, readyTimeoutMs: 500 })), 'SftpHostUnreachable');
