@@ -10,6 +10,8 @@ export interface SftpPoolOptions {
   idleMs?: number;
   /** a connection idle longer than this is probed (one round trip) before reuse, default 15 s */
   probeAfterIdleMs?: number;
+  /** a probe unanswered this long marks the connection dead, default 5 s */
+  probeTimeoutMs?: number;
   connectOptions?: ConnectOptions;
 }
 
@@ -36,8 +38,6 @@ interface Slot {
   waiters: (() => void)[];
 }
 
-const PROBE_TIMEOUT_MS = 5000;
-
 /**
  * SFTP connections shared per endpoint: reuse, a limit per endpoint with a queue of waiters,
  * dead connections (closed transport, failed keepalive, failed probe) replaced on the next
@@ -48,12 +48,14 @@ export class SftpPool {
   private readonly max: number;
   private readonly idleMs: number;
   private readonly probeAfterIdleMs: number;
+  private readonly probeTimeoutMs: number;
   private readonly counters = { created: 0, reused: 0, discarded: 0 };
 
   constructor(private readonly opts: SftpPoolOptions = {}) {
     this.max = Math.max(1, opts.maxPerEndpoint ?? 4);
     this.idleMs = opts.idleMs ?? 60_000;
     this.probeAfterIdleMs = opts.probeAfterIdleMs ?? 15_000;
+    this.probeTimeoutMs = opts.probeTimeoutMs ?? 5000;
   }
 
   /** Runs `fn` with a pooled session; a session whose connection was lost is not reused. */
@@ -144,7 +146,7 @@ export class SftpPool {
     if (Date.now() - idleSince < this.probeAfterIdleMs) return true;
     // a half-open connection (peer gone without a FIN) only shows when a request goes unanswered
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS)));
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.probeTimeoutMs)));
     const probe = s.stat('.').then(
       () => true,
       () => false,

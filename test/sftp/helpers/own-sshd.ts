@@ -88,7 +88,7 @@ export class OwnSshd {
     const proc = this.proc;
     if (!proc?.pid || proc.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    for (const pid of [...descendants(proc.pid), proc.pid]) {
+    for (const pid of [proc.pid, ...descendants(proc.pid)]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -97,6 +97,20 @@ export class OwnSshd {
     }
     await exited;
     this.proc = undefined;
+  }
+
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the processes serving the open connections: a hung server. */
+  signalConnections(signal: 'SIGSTOP' | 'SIGCONT'): number {
+    if (!this.proc?.pid) return 0;
+    const pids = descendants(this.proc.pid);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+    return pids.length;
   }
 
   async restart(): Promise<void> {
