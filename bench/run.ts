@@ -165,7 +165,7 @@ async function p3(configPath: string) {
   const totals: number[] = [];
   const transfers: number[] = [];
   try {
-    await worker.runUntil(async () => {
+    await worker.runUntil((async () => {
       for (let i = 0; i < ROUNDS; i++) {
         const t0 = Date.now();
         const handle = await startExport(client, config, { exportName: 'bench_p3', date: DATE });
@@ -190,7 +190,7 @@ async function p3(configPath: string) {
         overheadPct.push(((total - activities) / Math.max(transfer, 1e-6)) * 100);
         log(`  round ${i + 1}: workflow ${fmt(total)} s, activities ${fmt(activities)} s, transfer ${fmt(transfer)} s, overhead ${fmt(total - activities)} s`);
       }
-    });
+    })());
   } finally {
     await client.connection.close();
   }

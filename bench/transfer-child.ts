@@ -11,9 +11,9 @@ async function main(): Promise<void> {
   const deps = buildActivityDeps(config);
   const t0 = process.hrtime.bigint();
   const env = new MockActivityEnvironment();
-  const result = kind === 'verify'
-    ? await env.run(createVerifySync(deps), { exportName, date, gcsPath })
-    : await env.run(createTransferFiles(deps), { exportName, date, gcsPath });
+  const result: { in_sync: boolean } | { files: string[] } = kind === 'verify'
+    ? ((await env.run(createVerifySync(deps), { exportName, date, gcsPath })) as { in_sync: boolean })
+    : ((await env.run(createTransferFiles(deps), { exportName, date, gcsPath })) as { files: string[] });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await deps.sftpPool.closeAll();
   const ok = 'in_sync' in result ? result.in_sync : result.files.length > 0;

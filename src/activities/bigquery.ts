@@ -96,7 +96,8 @@ export function createBqExport(deps: { config: Config; bigquery: BigQuery; stora
       try {
         [job] = await deps.bigquery.createQueryJob({
           query: statement,
-          params: { run_date: date },
+          // bound only when used: the emulator refuses parameters a query does not reference
+          ...(/@run_date\b/.test(statement) ? { params: { run_date: date } } : {}),
           jobPrefix: `bqsftp_${input.exportName}_${date.replace(/-/g, '')}_`,
           location: deps.config.bigquery?.location,
         });

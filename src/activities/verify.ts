@@ -64,7 +64,8 @@ export function createVerifySync(deps: { config: Config; storage: Storage; sftpP
         const checksumMismatches: VerifyResult['checksum_mismatches'] = [];
         if (withChecksums) {
           for (const o of gcs.values()) {
-            if (!remote.has(o.relativeName) || !o.md5) continue;
+            // only files whose size matches: a size mismatch is already reported
+            if (remote.get(o.relativeName)?.size !== o.size || !o.md5) continue;
             const hash = createHash('md5');
             for await (const chunk of s.createReadStream(`${destination}/${o.relativeName}`)) hash.update(chunk as Buffer);
             const sftpMd5 = hash.digest('hex');

@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Storage } from '@google-cloud/storage';
-import { createTransferFiles, type TransferProgress } from '../../src/activities/transfer';
-import { createVerifySync } from '../../src/activities/verify';
+import { createTransferFiles, type TransferProgress, type TransferSummary } from '../../src/activities/transfer';
+import { createVerifySync, type VerifyResult } from '../../src/activities/verify';
 import { buildActivityDeps } from '../../src/activities/deps';
 import { testConfig } from '../helpers/config';
-import { exportName, listLocal, localSftpPath, storage } from '../helpers/export';
+import { exportName, listLocal, localSftpPath, mkdirLocal, storage } from '../helpers/export';
 import { sha256, stack } from '../helpers/stack';
 
 const info = stack();
@@ -35,14 +35,14 @@ test('transferFiles moves several files and resumes from heartbeat details, skip
   const gcsPath = await seedObjects(name, files);
   try {
     // an earlier attempt published file 0 (same size, recognisable bytes) and heartbeated it
-    fs.mkdirSync(localSftpPath(folder), { recursive: true });
+    mkdirLocal(folder);
     const marker = Buffer.alloc(100_000, 7);
     fs.writeFileSync(localSftpPath(`${folder}/F_20250108-000000000000.csv`), marker);
     const details: TransferProgress = { done: { 'F_20250108-000000000000.csv': 100_000 }, files_total: 3, bytes_total: 170_004, bytes_done: 100_000 };
     const env = new MockActivityEnvironment({ heartbeatDetails: details, attempt: 2 });
     const beats: TransferProgress[] = [];
     env.on('heartbeat', (d: TransferProgress) => beats.push(structuredClone(d)));
-    const summary = await env.run(createTransferFiles(deps), { exportName: name, date: DATE, gcsPath });
+    const summary = (await env.run(createTransferFiles(deps), { exportName: name, date: DATE, gcsPath })) as TransferSummary;
 
     assert.deepEqual(summary.files_skipped, ['F_20250108-000000000000.csv']);
     assert.equal(summary.files_transferred, 2);
@@ -106,7 +106,8 @@ test('verifySync reports missing, extra and size-mismatched files, and checksum 
   const gcsPath = await seedObjects(name, files);
   try {
     await new MockActivityEnvironment().run(createTransferFiles(deps), { exportName: name, date: DATE, gcsPath });
-    const verify = (checksums = false) => new MockActivityEnvironment().run(createVerifySync(deps), { exportName: name, date: DATE, gcsPath, checksums });
+    const verify = async (checksums = false) =>
+      (await new MockActivityEnvironment().run(createVerifySync(deps), { exportName: name, date: DATE, gcsPath, checksums })) as VerifyResult;
     const clean = await verify(true);
     assert.equal(clean.in_sync, true);
     assert.deepEqual(clean.sftp_files, Object.keys(files));

@@ -42,3 +42,11 @@ export async function gcsBytes(name: string): Promise<Buffer> {
 export function exportName(base: string): string {
   return uniqueId(base).replace(/-/g, '_');
 }
+
+/** Creates an SFTP folder directly on disk, owned like the user's /upload, as if they made it. */
+export function mkdirLocal(remoteDir: string, user: 'passwordUser' | 'keyUser' = 'passwordUser'): void {
+  const dir = localSftpPath(remoteDir, user);
+  fs.mkdirSync(dir, { recursive: true });
+  const { uid, gid } = fs.statSync(localSftpPath('/upload', user));
+  fs.chownSync(dir, uid, gid);
+}
