@@ -22,6 +22,7 @@ import {
   fail,
   formatBytes,
   guarded,
+  oneLine,
   printJson,
   printLine,
   processIo,
@@ -383,7 +384,10 @@ export function registerSftpCommands(program: Command, io: CliIo = processIo()):
   const sftp = program
     .command('sftp')
     .description('SFTP toolkit: check a server, list, upload (from GCS or disk), download and delete files')
-    .addHelpText('after', HELP_AFTER);
+    .addHelpText('after', HELP_AFTER)
+    // usage errors too are one line: `bq-sftp: <reason>`
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: (str, write) => write(`bq-sftp: ${oneLine(str.replace(/^error: /, ''))} (see --help)\n`) });
 
   addConnectionOptions(sftp.command('check'))
     .description("connect, check that --directory exists and is writable, and print the server's host key to pin")
