@@ -324,7 +324,8 @@ async function rmCommand(io: CliIo, target: string, opts: CommonOpts & { recursi
   await withConnection(settings, async (s) => {
     let type: RemoteEntry['type'];
     try {
-      type = (await s.stat(victim)).type;
+      // lstat: a link is deleted itself, never followed to a folder that may lie outside --directory
+      type = (await s.lstat(victim)).type;
     } catch (err) {
       if (opts.force && isSftpError(err, 'SftpNoSuchFile')) return;
       throw err;

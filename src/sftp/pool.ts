@@ -25,7 +25,7 @@ export interface SftpPoolStats {
   created: number;
   /** acquisitions served by an existing connection */
   reused: number;
-  /** connections dropped because they were dead or idle too long */
+  /** connections closed and forgotten: dead, idle too long, or closed by closeAll */
   discarded: number;
 }
 

@@ -91,6 +91,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 let nextId = 1;
 
+/** The signal's reason as an Error (an activity's CancelledFailure stays what it is). */
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new SftpError('SftpAborted', `The upload was cancelled${r === undefined ? '' : ` (${String(r)})`}; its temp file was removed.`);
+}
+
 /** One SSH connection with its SFTP channel. Every error is an SftpError (aborts keep their reason). */
 export class SftpSession {
   readonly id = nextId++;
@@ -199,6 +205,11 @@ export class SftpSession {
     return toStat(await this.call<Stats>('stat', p, (cb) => this.sftp.stat(p, cb)));
   }
 
+  /** Like stat, but a symbolic link is reported as a link, not followed. */
+  async lstat(p: string): Promise<RemoteStat> {
+    return toStat(await this.call<Stats>('stat', p, (cb) => this.sftp.lstat(p, cb)));
+  }
+
   async exists(p: string): Promise<boolean> {
     try {
       await this.stat(p);
@@ -240,8 +251,9 @@ export class SftpSession {
     await this.call('remove folder', p, (cb) => this.sftp.rmdir(p, cb));
   }
 
-  /** Removes a folder and everything in it (links are removed, not followed). */
+  /** Removes a folder and everything in it. Links are removed, never followed (not even `dir` itself). */
   async removeRecursive(dir: string): Promise<void> {
+    if ((await this.lstat(dir)).type !== 'dir') return this.remove(dir);
     const entries = await this.list(dir);
     const files = entries.filter((e) => e.type !== 'dir');
     for (let i = 0; i < files.length; i += 32) {
@@ -341,7 +353,7 @@ export class SftpSession {
     let handle: Buffer | undefined;
     let opened = false;
     try {
-      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (opts.signal?.aborted) throw abortError(opts.signal);
       handle = await this.call<Buffer>('open for writing', target, (cb) => this.sftp.open(target, 'w', cb));
       opened = true;
       const bytes = await writeStreamToHandle(this.sftp, handle, source, {
@@ -355,7 +367,7 @@ export class SftpSession {
       const h = handle;
       handle = undefined;
       await this.closeHandle(h, target);
-      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (opts.signal?.aborted) throw abortError(opts.signal);
       const digests: Record<string, string> = Object.fromEntries(hashes.map((x) => [x.algo, x.h.digest('hex')]));
       await opts.verify?.({ bytes, hashes: digests });
       if (mode === 'rename') await this.rename(target, finalPath);
@@ -366,7 +378,7 @@ export class SftpSession {
         if (handle) await this.closeHandle(handle, target).catch(() => undefined);
         if (opened) await this.remove(target).catch(() => undefined);
       }
-      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (opts.signal?.aborted) throw abortError(opts.signal);
       throw this.mapError(err, 'upload', target);
     }
   }

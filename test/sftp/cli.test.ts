@@ -91,11 +91,15 @@ for (const kind of USER_KINDS) {
       assert.deepEqual(json.directory, { path: dir, exists: true, writable: true });
     });
 
-    test('check on a missing folder fails after printing the fingerprint', async () => {
+    test('check on a missing or read-only folder fails after printing the fingerprint', async () => {
       const r = await cli(['check', ...connArgs(kind, `${dir}/nope`, false)]);
       assert.ok(r.out.includes(info.sftp.hostKeyFingerprint));
       assert.match(r.out, /NOT pinned/);
       failed(r, 1, /does not exist/);
+      // the jail's root belongs to root
+      const ro = await cli(['check', ...connArgs(kind, '/'), '--json']);
+      assert.equal(JSON.parse(ro.out).directory.writable, false);
+      failed(ro, 1, /cannot write to \/: .*permission denied/i);
     });
 
     test('ls, ls -l, ls --json, ls <subfolder>', async () => {
@@ -188,6 +192,20 @@ for (const kind of USER_KINDS) {
       }
       assert.ok(fs.existsSync(localPath(kind, `${dir}/sibling/keep.txt`)));
       assert.ok(fs.existsSync(localPath(kind, `${inner}/keep.txt`)));
+    });
+
+    test('rm -rf of a link to a folder deletes the link, not the folder it points to', async () => {
+      const inner = `${dir}/links`;
+      put(kind, `${inner}/placeholder`, '');
+      put(kind, `${dir}/elsewhere/precious.txt`, 'p');
+      fs.symlinkSync(`${dir}/elsewhere`, localPath(kind, `${inner}/link`));
+      ok(await cli(['rm', 'link', '-rf', ...connArgs(kind, inner)]));
+      assert.deepEqual(listLocal(kind, inner), ['placeholder']);
+      assert.ok(fs.existsSync(localPath(kind, `${dir}/elsewhere/precious.txt`)));
+      fs.symlinkSync(`${dir}/elsewhere`, localPath(kind, `${inner}/link2`));
+      ok(await cli(['clear', '-f', ...connArgs(kind, inner)]));
+      assert.deepEqual(listLocal(kind, inner), []);
+      assert.ok(fs.existsSync(localPath(kind, `${dir}/elsewhere/precious.txt`)));
     });
 
     test('rm and clear without -f and without a terminal refuse; nothing is deleted', async () => {

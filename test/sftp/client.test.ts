@@ -60,7 +60,7 @@ for (const kind of USER_KINDS) {
       await rejectsWithType(s.mkdirp(`${dir}/a/file.bin/sub`), 'SftpError');
     });
 
-    test('rename replaces the target (posix-rename); remove; removeRecursive', async () => {
+    test('rename replaces the target (posix-rename); remove; removeRecursive never follows links', async () => {
       fs.writeFileSync(localPath(kind, `${dir}/x`), 'new');
       fs.writeFileSync(localPath(kind, `${dir}/y`), 'old');
       await s.rename(`${dir}/x`, `${dir}/y`);
@@ -68,8 +68,16 @@ for (const kind of USER_KINDS) {
       assert.ok(!fs.existsSync(localPath(kind, `${dir}/x`)));
       await s.remove(`${dir}/y`);
       assert.ok(!fs.existsSync(localPath(kind, `${dir}/y`)));
+      fs.mkdirSync(localPath(kind, `${dir}/target`));
+      fs.writeFileSync(localPath(kind, `${dir}/target/keep.txt`), 'k');
+      fs.symlinkSync(`${dir}/target`, localPath(kind, `${dir}/a/b/to-target`));
+      fs.symlinkSync(`${dir}/target`, localPath(kind, `${dir}/top-link`));
       await s.removeRecursive(`${dir}/a`);
       assert.ok(!fs.existsSync(localPath(kind, `${dir}/a`)));
+      await s.removeRecursive(`${dir}/top-link`);
+      assert.ok(!fs.existsSync(localPath(kind, `${dir}/top-link`)));
+      assert.equal(fs.readFileSync(localPath(kind, `${dir}/target/keep.txt`), 'utf8'), 'k', 'links are removed, not followed');
+      assert.equal((await s.lstat(`${dir}/target`)).type, 'dir');
       assert.ok(fs.existsSync(localPath(kind, dir)));
     });
 
