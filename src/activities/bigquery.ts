@@ -32,11 +32,22 @@ const PERMANENT_REASONS: Record<string, string> = {
   responseTooLarge: 'BigQueryInvalidQuery',
 };
 
+/**
+ * The emulator reports parse and analysis errors as `jobInternalError`; they are as permanent
+ * as real BigQuery's `invalidQuery` / `notFound`.
+ */
+function analysisErrorType(message: string): string | undefined {
+  if (!/^failed to (analyze|parse)/.test(message)) return undefined;
+  return /not found/i.test(message) ? 'BigQueryNotFound' : 'BigQueryInvalidQuery';
+}
+
 /** Query syntax errors, missing tables and permission problems will not heal by retrying. */
 function classifyJobError(err: BigQueryApiError): Error {
   const reason = err.errors?.[0]?.reason;
+  const text = err.errors?.[0]?.message ?? err.message;
   const type = (reason && PERMANENT_REASONS[reason]) ??
-    (err.code === 400 ? 'BigQueryInvalidQuery' : err.code === 404 ? 'BigQueryNotFound' : err.code === 403 ? 'BigQueryAccessDenied' : undefined);
+    (err.code === 400 ? 'BigQueryInvalidQuery' : err.code === 404 ? 'BigQueryNotFound' : err.code === 403 ? 'BigQueryAccessDenied' : undefined) ??
+    analysisErrorType(text);
   if (type) {
     return permanentFailure(type, `BigQuery refused the export: ${err.message}. Fix the export's query or the table/permissions; retrying will not help.`);
   }

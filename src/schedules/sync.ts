@@ -13,10 +13,20 @@ export interface SyncPlan {
 export async function syncSchedules(client: Client, config: Config, opts: { dryRun?: boolean } = {}): Promise<SyncPlan> {
   const desired = desiredSchedules(config);
   const existing = new Map<string, string | undefined>();
+  // describe is consistent; the list (visibility) may lag behind a recent create or delete
+  const describeOurs = async (id: string) => {
+    try {
+      const d = await client.schedule.getHandle(id).describe();
+      if (d.memo?.bqSftpTaskQueue === config.temporal.task_queue) existing.set(id, d.memo?.bqSftpFingerprint as string | undefined);
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+  };
+  const candidates = new Set(desired.map((d) => d.id));
   for await (const s of client.schedule.list()) {
-    if (s.memo?.bqSftpTaskQueue !== config.temporal.task_queue) continue;
-    existing.set(s.scheduleId, s.memo?.bqSftpFingerprint as string | undefined);
+    if (s.memo?.bqSftpTaskQueue === config.temporal.task_queue) candidates.add(s.scheduleId);
   }
+  for (const id of candidates) await describeOurs(id);
   const plan: SyncPlan = { create: [], update: [], delete: [], unchanged: [] };
   for (const d of desired) {
     if (!existing.has(d.id)) plan.create.push(d.id);

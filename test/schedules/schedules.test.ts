@@ -14,12 +14,13 @@ import { stack } from '../helpers/stack';
 const info = stack();
 const productsQuery = `SELECT id, name FROM \`${info.bigquery.projectId}.${info.bigquery.dataset}.products\` WHERE DATE(created_at) = '{date}'`;
 
-async function ourSchedules(client: Client, taskQueue: string) {
+/** The schedules of a task queue, by describe (consistent) of every ID that may exist. */
+async function ourSchedules(client: Client, taskQueue: string, ids: string[]) {
   const found: Record<string, { paused: boolean; cron?: string[]; args?: unknown }> = {};
-  for await (const s of client.schedule.list()) {
-    if (s.memo?.bqSftpTaskQueue !== taskQueue) continue;
-    const d = await client.schedule.getHandle(s.scheduleId).describe();
-    found[s.scheduleId] = {
+  for (const id of ids) {
+    const d = await client.schedule.getHandle(id).describe().catch(() => undefined);
+    if (!d || d.memo?.bqSftpTaskQueue !== taskQueue) continue;
+    found[id] = {
       paused: d.state.paused,
       args: d.action.type === 'startWorkflow' ? d.action.args : undefined,
       cron: d.spec.calendars?.length ? ['calendar'] : undefined,
@@ -46,14 +47,15 @@ test('schedules sync creates exactly what the config implies, updates and delete
   });
   const tq = config.temporal.task_queue;
   const client = await clientFor(config);
+  const ids = [dailyScheduleId(tq), exportScheduleId(tq, a), exportScheduleId(tq, b), exportScheduleId(tq, c)];
   try {
     const dry = await syncSchedules(client, config, { dryRun: true });
     assert.deepEqual(dry.create.sort(), [dailyScheduleId(tq), exportScheduleId(tq, c)].sort());
-    assert.deepEqual(await ourSchedules(client, tq), {}, 'dry run created nothing');
+    assert.deepEqual(await ourSchedules(client, tq, ids), {}, 'dry run created nothing');
 
     const plan = await syncSchedules(client, config);
     assert.equal(plan.create.length, 2);
-    const created = await ourSchedules(client, tq);
+    const created = await ourSchedules(client, tq, ids);
     assert.deepEqual(Object.keys(created).sort(), [dailyScheduleId(tq), exportScheduleId(tq, c)].sort());
     assert.deepEqual(created[dailyScheduleId(tq)].args, [{ exports: [a, b].sort(), maxParallel: 4, dateOffsetDays: 1, timezone: 'UTC' }]);
     assert.deepEqual(created[exportScheduleId(tq, c)].args, [{ exports: [c], maxParallel: 1, dateOffsetDays: 1, timezone: 'Europe/Berlin' }]);
@@ -70,14 +72,14 @@ test('schedules sync creates exactly what the config implies, updates and delete
     (edited.temporal as { task_queue: string }).task_queue = tq;
     const dryEdit = await syncSchedules(client, edited, { dryRun: true });
     assert.deepEqual([dryEdit.update, dryEdit.delete], [[dailyScheduleId(tq)], [exportScheduleId(tq, c)]]);
-    assert.equal(Object.keys(await ourSchedules(client, tq)).length, 2, 'dry run deleted nothing');
+    assert.equal(Object.keys(await ourSchedules(client, tq, ids)).length, 2, 'dry run deleted nothing');
     await syncSchedules(client, edited);
-    const after = await ourSchedules(client, tq);
+    const after = await ourSchedules(client, tq, ids);
     assert.deepEqual(Object.keys(after), [dailyScheduleId(tq)]);
     assert.equal(after[dailyScheduleId(tq)].paused, true);
     assert.deepEqual(after[dailyScheduleId(tq)].args, [{ exports: [a, b, c].sort(), maxParallel: 4, dateOffsetDays: 1, timezone: 'UTC' }]);
   } finally {
-    for await (const s of client.schedule.list()) if (s.memo?.bqSftpTaskQueue === tq) await client.schedule.getHandle(s.scheduleId).delete();
+    for (const id of ids) await client.schedule.getHandle(id).delete().catch(() => undefined);
     await client.connection.close();
   }
 });
