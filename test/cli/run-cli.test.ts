@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { repoRoot } from '../../src/stack/layout';
+import { DEMO_DATE } from '../../src/stack/demo-data';
+import { testConfig } from '../helpers/config';
+import { exportName, listLocal } from '../helpers/export';
+import { stack } from '../helpers/stack';
+
+const info = stack();
+const bin = path.join(repoRoot, 'bin/bq-sftp.js');
+const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, BQSFTP_LOG_LEVEL: 'WARN' } });
+
+test('bq-sftp worker + run/status/runs/retry through the real binary; bad input gets one clear line', async () => {
+  const name = exportName('cli');
+  const config = testConfig({
+    exports: { [name]: { query: `SELECT id, email FROM \`${info.bigquery.projectId}.${info.bigquery.dataset}.customers\` ORDER BY id`, file_prefix: 'Customer' } },
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bqsftp-cli-'));
+  const cfgPath = path.join(dir, 'config.json');
+  fs.writeFileSync(cfgPath, JSON.stringify(config));
+  const worker = spawn(process.execPath, [bin, 'worker', '-c', cfgPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BQSFTP_LOG_LEVEL: 'WARN' } });
+  let workerOut = '';
+  worker.stdout.on('data', (d) => (workerOut += d));
+  worker.stderr.on('data', (d) => (workerOut += d));
+  try {
+    const run = cli(['run', name, '--date', DEMO_DATE, '--json', '-c', cfgPath]);
+    assert.equal(run.status, 0, run.stderr);
+    const out = JSON.parse(run.stdout);
+    assert.equal(out.status, 'succeeded');
+    assert.deepEqual(out.result.transfer.files, ['Customer_20250108-000000000000.csv']);
+    assert.match(out.url, new RegExp(`/namespaces/default/workflows/export-${name}-${DEMO_DATE}/`));
+    assert.deepEqual(listLocal(config.sftp.directory), ['Customer_20250108-000000000000.csv']);
+
+    const status = cli(['status', name, '--date', DEMO_DATE, '--json', '-c', cfgPath]);
+    assert.equal(status.status, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).status, 'COMPLETED');
+
+    const retry = cli(['retry', name, '--date', DEMO_DATE, '-c', cfgPath]);
+    assert.equal(retry.status, 1);
+    assert.match(retry.stderr, /succeeded; use --force/);
+
+    const none = cli(['status', name, '--date', '2025-01-01', '--json', '-c', cfgPath]);
+    assert.equal(none.status, 3);
+
+    const unknown = cli(['run', 'no_such_export', '--date', DEMO_DATE, '-c', cfgPath]);
+    assert.notEqual(unknown.status, 0);
+    assert.match(unknown.stderr, /no_such_export/);
+    assert.match(unknown.stderr, new RegExp(name), 'the error lists the known exports');
+
+    const badDate = cli(['run', name, '--date', '2025-02-30', '-c', cfgPath]);
+    assert.notEqual(badDate.status, 0);
+    assert.match(badDate.stderr, /2025-02-30/);
+    assert.match(badDate.stderr, /YYYY-MM-DD/);
+  } finally {
+    worker.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => worker.once('exit', (c) => r(c)));
+    assert.equal(code, 0, `the worker shuts down gracefully on SIGTERM:\n${workerOut}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
