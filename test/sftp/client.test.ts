@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { connectSftp, isSftpError, SftpError, type SftpSession } from '../../src/sftp';
 import { stack } from '../helpers/stack';
 import { endpointFor, freshRemoteDir, localPath, removeRemoteDir, USER_KINDS } from './helpers/endpoints';
@@ -91,7 +92,7 @@ for (const kind of USER_KINDS) {
       assert.equal(await s.download(`${dir}/r.bin`, local), data.length);
       assert.ok(fs.readFileSync(local).equals(data));
       assert.ok(!fs.existsSync(`${local}.partial`));
-      fs.rmSync(local);
+      fs.rmSync(path.dirname(local), { recursive: true });
     });
 
     test('missing files and forbidden places give typed, non-retryable errors', async () => {
