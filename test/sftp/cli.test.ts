@@ -72,7 +72,7 @@ function put(kind: UserKind, remote: string, data: string | Buffer): void {
 
 for (const kind of USER_KINDS) {
   void describe(`bq-sftp sftp as the ${kind} user`, () => {
-    const dir = freshRemoteDir(kind, 'cli');
+    const dir = freshRemoteDir(kind, 'sftptest-cli');
     after(() => removeRemoteDir(kind, dir));
 
     test('check: connects, finds the folder writable, prints the real fingerprint and known_hosts line', async () => {
@@ -245,7 +245,7 @@ for (const kind of USER_KINDS) {
 
 void describe('bq-sftp sftp failures and settings', () => {
   const kind: UserKind = 'password';
-  const dir = freshRemoteDir(kind, 'cli');
+  const dir = freshRemoteDir(kind, 'sftptest-cli');
   after(() => removeRemoteDir(kind, dir));
 
   test('a wrong password: exit 1, one line, no secret', async () => {
@@ -271,7 +271,7 @@ void describe('bq-sftp sftp failures and settings', () => {
   });
 
   test('--config uses the sftp block (key user, private_key_path) and the gcs block', async () => {
-    const keyDir = freshRemoteDir('key + passphrase', 'cli');
+    const keyDir = freshRemoteDir('key + passphrase', 'sftptest-cli');
     const config = path.join(tmp, 'config.json');
     fs.writeFileSync(
       config,

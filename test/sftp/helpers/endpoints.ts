@@ -27,7 +27,7 @@ export function localPath(kind: UserKind, remote: string): string {
 }
 
 /** A fresh folder `/upload/<prefix>-<random>` for one test (created locally, owned by the user). */
-export function freshRemoteDir(kind: UserKind, prefix = 't'): string {
+export function freshRemoteDir(kind: UserKind, prefix = 'sftptest'): string {
   const remote = `/upload/${uniqueId(prefix)}`;
   const local = localPath(kind, remote);
   fs.mkdirSync(local, { recursive: true });
