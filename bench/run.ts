@@ -50,9 +50,11 @@ function benchConfig(): string {
     ...demo,
     temporal: { ...demo.temporal, task_queue: 'bq-sftp-bench' },
     sftp: {
-      host: info.sftp.host, port: info.sftp.port, username: info.sftp.keyUser.username,
-      private_key_path: info.sftp.keyUser.privateKeyPath, passphrase: info.sftp.keyUser.passphrase,
-      directory: '/upload/bench', host_key: info.sftp.hostKeyFingerprint, max_connections: 8,
+      // the key user, like the reference; BENCH_AUTH=password uses the password user (no bcrypt KDF at connect)
+      ...(process.env.BENCH_AUTH === 'password'
+        ? { username: info.sftp.passwordUser.username, password: info.sftp.passwordUser.password }
+        : { username: info.sftp.keyUser.username, private_key_path: info.sftp.keyUser.privateKeyPath, passphrase: info.sftp.keyUser.passphrase }),
+      host: info.sftp.host, port: info.sftp.port, directory: '/upload/bench', host_key: info.sftp.hostKeyFingerprint, max_connections: 8,
     },
     transfer: { concurrency: 8 },
     exports: {

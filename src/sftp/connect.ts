@@ -3,6 +3,7 @@ import { SftpError, toSftpError } from './errors';
 import { secretsOf, serverLabel, type SftpEndpoint } from './endpoint';
 import { describeHostKey, parseHostKeyPin, type HostKeyPin } from './host-key';
 import { SftpSession, type NegotiatedAlgorithms } from './session';
+import { parsedPrivateKey } from './key-cache';
 
 export interface ConnectOptions {
   /** server extensions to treat as absent (servers with a broken implementation; tests) */
@@ -59,13 +60,23 @@ export async function connectSftp(ep: SftpEndpoint, opts: ConnectOptions = {}): 
   let negotiated: NegotiatedAlgorithms | undefined;
 
   const pinnedAlgorithms = pin?.keyTypes.flatMap((t) => HOST_KEY_ALGORITHMS[t] ?? []) ?? [];
+  const parsedKey = parsedPrivateKey(ep.privateKey, ep.passphrase);
   const config: ConnectConfig = {
     host: ep.host,
     port: ep.port,
     username: ep.username,
     password: ep.password,
-    privateKey: ep.privateKey,
-    passphrase: ep.passphrase,
+    privateKey: parsedKey ? undefined : ep.privateKey,
+    passphrase: parsedKey ? undefined : ep.passphrase,
+    // a cached, already decrypted key skips bcrypt-pbkdf on every new connection
+    ...(parsedKey
+      ? {
+          authHandler: [
+            { type: 'publickey' as const, username: ep.username, key: parsedKey },
+            ...(ep.password !== undefined ? [{ type: 'password' as const, username: ep.username, password: ep.password }] : []),
+          ] as unknown as ConnectConfig['authHandler'],
+        }
+      : {}),
     readyTimeout: ep.readyTimeoutMs ?? 20_000,
     keepaliveInterval: ep.keepaliveIntervalMs ?? 10_000,
     keepaliveCountMax: 3,
