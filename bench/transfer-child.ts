@@ -9,6 +9,8 @@ async function main(): Promise<void> {
   const [kind, configPath, exportName, date, gcsPath] = process.argv.slice(2);
   const config = loadConfig({ path: configPath });
   const deps = buildActivityDeps(config);
+  // RSS once every module is loaded and the clients exist: what any worker process carries
+  const baselineRssMb = process.memoryUsage().rss / 2 ** 20;
   const t0 = process.hrtime.bigint();
   const env = new MockActivityEnvironment();
   const result: { in_sync: boolean } | { files: string[] } = kind === 'verify'
@@ -17,7 +19,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await deps.sftpPool.closeAll();
   const ok = 'in_sync' in result ? result.in_sync : result.files.length > 0;
-  process.stdout.write(`${JSON.stringify({ seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, ok })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, baselineRssMb, ok })}\n`);
 }
 
 main().catch((err: unknown) => {
