@@ -73,7 +73,7 @@ export async function up(layout: StackLayout = stackLayout()): Promise<StackInfo
   const ctx: StartContext = {
     demoYamlPath,
     sshd: wanted('sftp')
-      ? prepareSshd(layout, previous && { password: previous.sftp.passwordUser.password, passphrase: previous.sftp.keyUser.passphrase })
+      ? prepareSshd(layout, previous && { passphrase: previous.sftp.keyUser.passphrase })
       : undefined,
     postgres: wanted('postgres') ? preparePostgres(layout) : undefined,
   };

@@ -76,10 +76,27 @@ function randomSecret(): string {
 }
 
 /**
+ * The password user is a system account, shared by every stack on this machine (a second clone,
+ * a test's own stack), so its generated password is kept machine-wide: a new stack must not
+ * change the password under a running one.
+ */
+function machinePassword(): string {
+  const file = '/var/lib/bq-sftp/bqsftp_pw.password';
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    const pw = randomSecret();
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(file, `${pw}\n`, { mode: 0o600 });
+    return pw;
+  }
+}
+
+/**
  * Generates host key, users, passwords, the key user's passphrase-protected key and the
  * sshd_config. Idempotent: keeps existing keys and secrets so a restart does not change them.
  */
-export function prepareSshd(layout: StackLayout, previous?: { password: string; passphrase: string }): SshdPrepared {
+export function prepareSshd(layout: StackLayout, previous?: { passphrase: string }): SshdPrepared {
   if (process.getuid?.() !== 0) {
     throw new Error(
       'the SFTP server needs root: it runs our own sshd with two system users (bqsftp_pw, bqsftp_key). ' +
@@ -101,7 +118,7 @@ export function prepareSshd(layout: StackLayout, previous?: { password: string; 
   const [keyType, keyBlob] = hostPub.split(/\s+/);
   const hostPart = layout.ports.sftp === 22 ? layout.host : `[${layout.host}]:${layout.ports.sftp}`;
 
-  const password = previous?.password ?? randomSecret();
+  const password = machinePassword();
   const passphrase = previous?.passphrase ?? randomSecret();
   const privateKeyPath = path.join(keysDir, 'bqsftp_key_ed25519');
   if (!fs.existsSync(privateKeyPath)) {
