@@ -7,7 +7,7 @@ WORKDIR /app
 # Dependencies first so this layer is cached while only the source changes. tsx (which runs the
 # TypeScript directly) is a runtime dependency, so dev dependencies are left out.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm install --omit=dev --no-save --no-audit --no-fund && npm cache clean --force
 
 COPY tsconfig.json ./
 COPY bin ./bin

@@ -12,8 +12,10 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # --- npm packages ---------------------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages (npm ci) …"
-  npm ci --no-audit --no-fund --loglevel=error
+  say "installing npm packages from package-lock.json …"
+  # not `npm ci`: the registry mirror lacks some optional per-platform packages (@swc/core-darwin-*),
+  # which the lock therefore cannot list and `npm ci` then calls out of sync
+  npm install --no-save --no-audit --no-fund --loglevel=error
 else
   say "npm packages up to date"
 fi

@@ -58,7 +58,7 @@ void test('the Dockerfile is well formed and runs the worker', () => {
   }
   assert.equal(continued, false, 'the last line must not end with a continuation');
   assert.match(instructions[0], /^FROM node:20-bookworm-slim$/);
-  assert.ok(instructions.some((l) => /^RUN npm ci\b/.test(l)));
+  assert.ok(instructions.some((l) => /^RUN npm install --omit=dev\b/.test(l)));
   const cmd = instructions.filter((l) => l.startsWith('CMD '));
   assert.equal(cmd.length, 1);
   assert.deepEqual(JSON.parse(cmd[0].slice(4)), ['npx', 'tsx', 'src/worker.ts']);
