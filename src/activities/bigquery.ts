@@ -4,6 +4,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { getExport, parseRunDate } from '../config';
 import { buildExportStatement } from '../bigquery/export-statement';
+import { ensureExpiration } from '../gcs/lifecycle';
 import { exportObjectPrefix } from '../workflows/export-naming';
 import { permanentFailure, withFailureMapping } from './failures';
 
@@ -101,6 +102,10 @@ export function createBqExport(deps: { config: Config; bigquery: BigQuery; stora
       fieldDelimiter: exp.field_delimiter,
     });
     await withFailureMapping('Cloud Storage', () => clearPrefix(deps.storage, bucket, objectPrefix));
+    // Housekeeping must not stop a delivery: a bucket we may not administer only gets a warning.
+    await ensureExpiration(deps.storage, bucket, `${input.exportName}/`, deps.config.gcs.expiration_days).catch((err: unknown) =>
+      log.warn('could not set the GCS lifecycle rule for gcs.expiration_days', { bucket, error: (err as Error).message }),
+    );
     return withFailureMapping('BigQuery', async () => {
       const signal = Context.current().cancellationSignal;
       let job: Job;
