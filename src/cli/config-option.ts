@@ -25,3 +25,14 @@ export function yesterday(now = new Date()): string {
   const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1));
   return d.toISOString().slice(0, 10);
 }
+
+/** Loads the config, connects, runs a command and sets the process exit code from its result. */
+export async function withClient(opts: { config?: string }, fn: (client: Client, config: Config) => Promise<number | void>): Promise<void> {
+  const config = loadCliConfig(opts);
+  const client = await clientFor(config);
+  try {
+    process.exitCode = (await fn(client, config)) ?? 0;
+  } finally {
+    await client.connection.close();
+  }
+}

@@ -9,7 +9,7 @@ import { startExport } from '../starter';
 import { describeFailure, exportProgressQuery, type ExportProgress, type ExportResult, type ExportWorkflow } from '../workflows/export';
 import { exportWorkflowId } from '../workflows/export-naming';
 import { ExportDateKey, ExportNameKey } from '../workflows/search-attributes';
-import { addConfigOption, clientFor, loadCliConfig, yesterday } from './config-option';
+import { addConfigOption, withClient, yesterday } from './config-option';
 
 interface RunOpts {
   config?: string;
@@ -192,15 +192,6 @@ async function runsCommand(client: Client, config: Config, opts: { export?: stri
   return 0;
 }
 
-async function withClient(opts: { config?: string }, fn: (client: Client, config: Config) => Promise<number>): Promise<void> {
-  const config = loadCliConfig(opts);
-  const client = await clientFor(config);
-  try {
-    process.exitCode = await fn(client, config);
-  } finally {
-    await client.connection.close();
-  }
-}
 
 export function registerRunCommands(program: Command): void {
   addConfigOption(

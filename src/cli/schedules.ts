@@ -1,24 +1,14 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import type { Config } from '../config';
 import { exportNames, getExport } from '../config';
 import { syncSchedules } from '../schedules/sync';
 import { backfill } from '../schedules/backfill';
-import { addConfigOption, clientFor, loadCliConfig } from './config-option';
+import { addConfigOption, withClient } from './config-option';
 
 function out(s: string): void {
   process.stdout.write(`${s}\n`);
 }
 
-async function withClient(opts: { config?: string }, fn: (client: Client, config: Config) => Promise<number | void>): Promise<void> {
-  const config = loadCliConfig(opts);
-  const client = await clientFor(config);
-  try {
-    process.exitCode = (await fn(client, config)) ?? 0;
-  } finally {
-    await client.connection.close();
-  }
-}
 
 export function registerScheduleCommands(program: Command): void {
   const schedules = program.command('schedules').description('Temporal Schedules made from the config (the daily fan-out and per-export crons)');

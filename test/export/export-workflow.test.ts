@@ -11,6 +11,13 @@ import { startSlackReceiver } from '../helpers/slack-receiver';
 import { sha256, stack } from '../helpers/stack';
 
 const info = stack();
+const keyUserSftp = (directory: string) => ({
+  username: info.sftp.keyUser.username,
+  password: undefined,
+  private_key_path: info.sftp.keyUser.privateKeyPath,
+  passphrase: info.sftp.keyUser.passphrase,
+  directory,
+});
 const productsQuery = `SELECT id, name, category, price, created_at FROM \`${info.bigquery.projectId}.${info.bigquery.dataset}.products\` WHERE DATE(created_at) = '{date}' ORDER BY id`;
 
 function assertSameBytesAsGcs(folder: string, files: string[], objectPrefix: string) {
@@ -74,13 +81,7 @@ test('ExportWorkflow: the key + passphrase user; starting the same export and da
   const name = exportName('keyuser');
   const config = testConfig({
     exports: { [name]: { query: productsQuery, file_prefix: 'P' } },
-    sftp: {
-      username: info.sftp.keyUser.username,
-      password: undefined,
-      private_key_path: info.sftp.keyUser.privateKeyPath,
-      passphrase: info.sftp.keyUser.passphrase,
-      directory: `/upload/${name}`,
-    },
+    sftp: keyUserSftp(`/upload/${name}`),
   });
   const result = await withWorker(config, async (client) => {
     const [a, b] = await Promise.all([
@@ -137,13 +138,7 @@ test('workflow history of a successful run holds no password, passphrase, key or
   const slack = await startSlackReceiver();
   const config = testConfig({
     exports: { [name]: { query: productsQuery } },
-    sftp: {
-      username: info.sftp.keyUser.username,
-      password: undefined,
-      private_key_path: info.sftp.keyUser.privateKeyPath,
-      passphrase: info.sftp.keyUser.passphrase,
-      directory: `/upload/${name}`,
-    },
+    sftp: keyUserSftp(`/upload/${name}`),
     slack: { webhook_url: slack.url },
   });
   try {
