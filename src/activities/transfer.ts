@@ -24,6 +24,7 @@ export interface TransferSummary {
   files: string[];
   files_skipped: string[];
   total_mb: number;
+  total_bytes: number;
   destination: string;
   total_time_seconds: number;
   gcs_path: string;
@@ -163,6 +164,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
       files,
       files_skipped: skipped,
       total_mb: Math.round((progress.bytes_total / MIB) * 100) / 100,
+      total_bytes: progress.bytes_total,
       destination: destination.endsWith('/') ? destination : `${destination}/`,
       total_time_seconds: Math.round((Date.now() - started) / 100) / 10,
       gcs_path: input.gcsPath,

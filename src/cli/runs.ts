@@ -10,6 +10,7 @@ import { describeFailure, exportProgressQuery, type ExportProgress, type ExportR
 import { exportWorkflowId } from '../workflows/export-naming';
 import { ExportDateKey, ExportNameKey } from '../workflows/search-attributes';
 import { addConfigOption, withClient, yesterday } from './config-option';
+import { formatBytes } from './output';
 
 interface RunOpts {
   config?: string;
@@ -69,7 +70,7 @@ async function waitWithProgress(handle: WorkflowHandle<typeof ExportWorkflow>, t
 export function printResult(result: ExportResult, url: string): void {
   const t = result.transfer;
   const v = result.verify;
-  out(`✔ ${result.export_name} ${result.date}: ${t.files.length} file(s), ${t.total_mb} MB → ${t.destination} in ${t.total_time_seconds} s`);
+  out(`✔ ${result.export_name} ${result.date}: ${t.files.length} file(s), ${formatBytes(t.total_bytes)} → ${t.destination} in ${t.total_time_seconds} s`);
   for (const f of t.files) out(`    ${f}${t.files_skipped.includes(f) ? '  (already published, skipped)' : ''}`);
   out(`  BigQuery job ${result.bq_export.job_id} → ${result.bq_export.gcs_path}`);
   out(`  verify: in_sync=${v.in_sync}, missing ${v.missing_on_sftp.length}, extra ${v.extra_on_sftp.length}, size mismatches ${v.size_mismatches.length}${v.checked_checksums ? `, checksum mismatches ${v.checksum_mismatches.length}` : ''}`);
