@@ -133,3 +133,31 @@ test('verifySync reports missing, extra and size-mismatched files, and checksum 
     await deps.sftpPool.closeAll();
   }
 });
+
+test('cancelling transferFiles mid-file stops it and leaves no .partial and no half file', async () => {
+  const name = exportName('cancel');
+  const { deps, folder } = setup(name);
+  const big = Buffer.alloc(160 * 1024 * 1024, 1);
+  const gcsPath = await seedObjects(name, { 'F_20250108-000000000000.csv': big });
+  try {
+    const env = new MockActivityEnvironment();
+    let moving = false;
+    const partial = localSftpPath(`${folder}/F_20250108-000000000000.csv.partial`);
+    // cancel as soon as the temp file has bytes on the server (bounded poll)
+    const watcher = (async () => {
+      for (let i = 0; i < 400 && !moving; i++) {
+        if (fs.existsSync(partial) && fs.statSync(partial).size > 0) {
+          moving = true;
+          env.cancel('test cancels');
+        } else await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const err = await env.run(createTransferFiles(deps), { exportName: name, date: DATE, gcsPath }).catch((e: unknown) => e);
+    await watcher;
+    assert.ok(moving, 'cancelled while bytes were moving');
+    assert.ok(err instanceof Error && /cancel/i.test(`${err.name} ${err.message}`), `rejected as cancelled: ${String(err)}`);
+    assert.deepEqual(listLocal(folder), [], 'no .partial and no final file');
+  } finally {
+    await deps.sftpPool.closeAll();
+  }
+});
