@@ -3,6 +3,7 @@ import { registerSftpCommands } from './sftp';
 import { registerRunCommands } from './runs';
 import { registerWorkerCommand } from './worker';
 import { registerScheduleCommands } from './schedules';
+import { registerServeCommand } from './serve';
 
 /** The `bq-sftp` command. Each module registers its own verbs. */
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerWorkerCommand(program);
   registerScheduleCommands(program);
+  registerServeCommand(program);
   registerSftpCommands(program);
   return program;
 }

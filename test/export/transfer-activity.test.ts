@@ -148,7 +148,7 @@ test('cancelling transferFiles mid-file stops it and leaves no .partial and no h
       for (let i = 0; i < 400 && !moving; i++) {
         if (fs.existsSync(partial) && fs.statSync(partial).size > 0) {
           moving = true;
-          env.cancel('test cancels');
+          env.cancel();
         } else await new Promise((r) => setTimeout(r, 10));
       }
     })();

@@ -1,0 +1,181 @@
+import http from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Config } from '../config';
+import { getExport, isConfigError, parseRunDate } from '../config';
+import { parseGcsUri } from '../gcs/client';
+import { runUrl } from '../activities/notify';
+import { startExport } from '../starter';
+import { describeFailure } from '../workflows/export';
+import { TransferWorkflow, VerifyWorkflow } from '../workflows/api';
+import { yesterday } from '../cli/config-option';
+import { openApiDocument } from './openapi';
+import { describeIssues, startRunBody, transferBody, type TransferBody } from './schemas';
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+const MAX_BODY = 64 * 1024;
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+function parseJson(raw: string): unknown {
+  if (raw.trim() === '') return {};
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new HttpError(400, 'bad_request', 'body: is not valid JSON');
+  }
+}
+
+/** The HTTP API; every transfer and verify runs as a Temporal workflow, so it is durable. */
+export function createApi(deps: { config: Config; client: Client; configPath?: string }) {
+  const { config, client } = deps;
+  const taskQueue = config.temporal.task_queue;
+
+  function exportOr404(name: string) {
+    try {
+      return getExport(config, name);
+    } catch (err) {
+      if (isConfigError(err)) throw new HttpError(404, 'unknown_export', err.message);
+      throw err;
+    }
+  }
+
+  function transferInput(body: TransferBody) {
+    exportOr404(body.export_name);
+    const { bucket, prefix } = parseGcsUri(body.gcs_path);
+    if (bucket !== config.gcs.bucket || !prefix.startsWith(`${body.export_name}/`)) {
+      throw new HttpError(400, 'bad_request', `body/gcs_path: must be under gs://${config.gcs.bucket}/${body.export_name}/`);
+    }
+    const fromPath = /\/(\d{4})(\d{2})(\d{2})\/?$/.exec(prefix);
+    const raw = body.date ?? (fromPath ? `${fromPath[1]}-${fromPath[2]}-${fromPath[3]}` : undefined);
+    if (!raw) throw new HttpError(400, 'bad_request', 'body/date: required when gcs_path does not end in /YYYYMMDD/');
+    let date: string;
+    try {
+      date = parseRunDate(raw);
+    } catch (err) {
+      throw new HttpError(400, 'bad_request', `body/date: ${(err as Error).message}`);
+    }
+    return { exportName: body.export_name, date, gcsPath: body.gcs_path.endsWith('/') ? body.gcs_path : `${body.gcs_path}/` };
+  }
+
+  async function runDurably(kind: 'transfer' | 'verify', body: unknown): Promise<ApiResponse> {
+    const parsed = transferBody.safeParse(body);
+    if (!parsed.success) throw new HttpError(400, 'bad_request', describeIssues(parsed.error));
+    const input = transferInput(parsed.data);
+    const workflowId = `${kind}-${input.exportName}-${input.date}`;
+    const workflow = kind === 'transfer' ? TransferWorkflow : VerifyWorkflow;
+    let handle;
+    try {
+      handle = await client.workflow.start(workflow, { taskQueue, workflowId, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      handle = client.workflow.getHandle(workflowId);
+    }
+    try {
+      const result = (await handle.result()) as object;
+      return { status: 200, body: { ...result, workflow_id: workflowId } };
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      const f = describeFailure(err.cause);
+      return { status: 502, body: { error: f.type, message: f.message, workflow_id: workflowId } };
+    }
+  }
+
+  async function route(method: string, path: string, body: unknown): Promise<ApiResponse> {
+    if (method === 'POST' && path === '/transfer') return runDurably('transfer', body);
+    if (method === 'POST' && path === '/verify') return runDurably('verify', body);
+    const start = /^\/exports\/([^/]+)\/runs$/.exec(path);
+    if (method === 'POST' && start) {
+      const name = decodeURIComponent(start[1]);
+      exportOr404(name);
+      const parsed = startRunBody.safeParse(body);
+      if (!parsed.success) throw new HttpError(400, 'bad_request', describeIssues(parsed.error));
+      let date: string;
+      try {
+        date = parseRunDate(parsed.data.date ?? yesterday());
+      } catch (err) {
+        throw new HttpError(400, 'bad_request', `body/date: ${(err as Error).message}`);
+      }
+      const handle = await startExport(client, config, { exportName: name, date });
+      const { runId } = await handle.describe();
+      return { status: 202, body: { workflow_id: handle.workflowId, run_id: runId, url: runUrl(config, handle.workflowId, runId) } };
+    }
+    const run = /^\/runs\/([^/]+)$/.exec(path);
+    if (method === 'GET' && run) {
+      const workflowId = decodeURIComponent(run[1]);
+      const handle = client.workflow.getHandle(workflowId);
+      try {
+        const d = await handle.describe();
+        const out: Record<string, unknown> = { workflow_id: workflowId, run_id: d.runId, status: d.status.name, url: runUrl(config, workflowId, d.runId) };
+        if (d.status.name === 'COMPLETED') out.result = await handle.result();
+        if (d.status.name === 'FAILED') {
+          await handle.result().catch((err: unknown) => {
+            const f = describeFailure(err instanceof WorkflowFailedError ? err.cause : err);
+            out.error = { type: f.type, message: f.message };
+          });
+        }
+        return { status: 200, body: out };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'unknown_run', `no run with workflow ID "${workflowId}"`);
+        throw err;
+      }
+    }
+    throw new HttpError(404, 'not_found', `no route ${method} ${path}; see /openapi.json`);
+  }
+
+  /** One request, already read: routing, auth and errors, independent of the transport. */
+  async function handle(method: string, url: string, headers: http.IncomingHttpHeaders, rawBody: string): Promise<ApiResponse> {
+    const path = new URL(url, 'http://x').pathname;
+    try {
+      if (method === 'GET' && path === '/health') {
+        const temporalOk = await client.connection.workflowService.getSystemInfo({}).then(() => true, () => false);
+        return {
+          status: temporalOk ? 200 : 503,
+          body: { status: temporalOk ? 'healthy' : 'unhealthy', timestamp: new Date().toISOString(), config_path: deps.configPath ?? null, temporal: temporalOk ? 'ok' : 'unreachable' },
+        };
+      }
+      if (method === 'GET' && path === '/openapi.json') return { status: 200, body: openApiDocument };
+      const token = config.http.auth_token;
+      if (token && !tokenMatches(headers.authorization, token)) {
+        return { status: 401, body: { error: 'unauthorized', message: 'send Authorization: Bearer <token> (http.auth_token)' } };
+      }
+      return await route(method, path, method === 'GET' ? undefined : parseJson(rawBody));
+    } catch (err) {
+      if (err instanceof HttpError) return { status: err.status, body: { error: err.code, message: err.message } };
+      return { status: 500, body: { error: 'internal', message: (err as Error).message } };
+    }
+  }
+
+  function listener(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let raw = '';
+    let tooBig = false;
+    const done = (r: ApiResponse) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(JSON.stringify(r.body));
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      raw += chunk;
+      if (raw.length > MAX_BODY && !tooBig) {
+        tooBig = true;
+        done({ status: 413, body: { error: 'too_large', message: `body: larger than ${MAX_BODY} bytes` } });
+      }
+    });
+    req.on('end', () => {
+      if (!tooBig) void handle(req.method ?? 'GET', req.url ?? '/', req.headers, raw).then(done);
+    });
+  }
+
+  return { handle, server: () => http.createServer(listener) };
+}
