@@ -1,5 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities, TransferSummary, VerifyResult } from '../activities';
+import { heartbeatingTransferOptions, verificationOptions } from './activity-options';
 
 export interface ApiTransferInput {
   exportName: string;
@@ -7,16 +8,8 @@ export interface ApiTransferInput {
   gcsPath: string;
 }
 
-const heartbeatingTransfer = proxyActivities<Activities>({
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
-});
-const verification = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+const heartbeatingTransfer = proxyActivities<Activities>(heartbeatingTransferOptions);
+const verification = proxyActivities<Activities>(verificationOptions);
 
 /** The HTTP API's POST /transfer, durable like any run. */
 export async function TransferWorkflow(input: ApiTransferInput): Promise<TransferSummary> {

