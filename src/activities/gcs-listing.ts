@@ -8,6 +8,8 @@ export interface SourceObject {
   relativeName: string;
   size: number;
   md5?: string; // base64, as GCS reports it
+  /** when the object was last written; published files get it as their mtime */
+  updated?: Date;
 }
 
 /** One listing of every object under a gs:// prefix (paginated by the client, never per file). */
@@ -22,6 +24,7 @@ export async function listSourceObjects(storage: Storage, gcsPath: string): Prom
       relativeName: f.name.slice(normalized.length),
       size: Number(f.metadata.size ?? 0),
       md5: typeof f.metadata.md5Hash === 'string' ? f.metadata.md5Hash : undefined,
+      updated: typeof f.metadata.updated === 'string' ? new Date(f.metadata.updated) : undefined,
     }))
     .sort((a, b) => a.relativeName.localeCompare(b.relativeName));
   return { bucket, prefix: normalized, objects };

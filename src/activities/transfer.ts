@@ -1,11 +1,11 @@
-import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, Context, heartbeat, log } from '@temporalio/activity';
 import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { getExport, parseRunDate } from '../config';
-import { assertSafeName, type SftpPool } from '../sftp';
+import { assertSafeName, type RemoteEntry, type SftpPool } from '../sftp';
 import { runFileStem } from '../workflows/export-naming';
 import { listSourceObjects, type SourceObject } from './gcs-listing';
-import { permanentFailure, withFailureMapping } from './failures';
+import { permanentFailure, toApplicationFailure, withFailureMapping } from './failures';
 import { runLimited } from './run-limited';
 import { sftpEndpointFromConfig } from './sftp-endpoint';
 import { writeCompletionMarkers } from './completion-markers';
@@ -55,6 +55,17 @@ function refuseUnsafeNames(objects: SourceObject[]): void {
   }
 }
 
+/**
+ * rsync's quick check: a file under the final name with the object's size and, as its mtime,
+ * the object's update time was published from this object (files are renamed into place only
+ * when complete, and get that mtime just before). A heartbeat that recorded the file also counts.
+ */
+function alreadyPublished(o: SourceObject, remote: RemoteEntry | undefined, previous: TransferProgress | undefined): boolean {
+  if (remote?.type !== 'file' || remote.size !== o.size) return false;
+  if (previous?.done[o.relativeName] === o.size) return true;
+  return o.updated !== undefined && Math.floor(remote.mtime.getTime() / 1000) === Math.floor(o.updated.getTime() / 1000);
+}
+
 export function createTransferFiles(deps: { config: Config; storage: Storage; sftpPool: SftpPool }) {
   return async function transferFiles(input: TransferInput): Promise<TransferSummary> {
     const started = Date.now();
@@ -84,8 +95,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
         await s.mkdirp(destination);
         const listing = new Map((await s.list(destination)).map((e) => [e.name, e]));
         for (const o of objects) {
-          const remote = listing.get(o.relativeName);
-          if (previous?.done[o.relativeName] === o.size && remote?.type === 'file' && remote.size === o.size) {
+          if (sftp.publish_mode === 'rename' && alreadyPublished(o, listing.get(o.relativeName), previous)) {
             progress.done[o.relativeName] = o.size;
             progress.bytes_done += o.size;
             skipped.push(o.relativeName);
@@ -111,42 +121,63 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
       }
     };
     beat(true);
+    // Liveness even while no byte moves (a slow first byte), so the heartbeat timeout can stay short
+    // and a killed worker's attempt is retried within seconds.
+    const ticker = setInterval(() => heartbeat(progress), transfer.heartbeat_every_ms);
 
     const checksums: Record<string, string> = {};
     const todo = objects.filter((o) => progress.done[o.relativeName] === undefined);
-    await withFailureMapping('SFTP', () =>
-      runLimited(todo, transfer.concurrency, async (o) => {
-        let inFile = 0;
-        await deps.sftpPool.withSession(endpoint, async (s) => {
-          // The client's own validation hashes in JavaScript (5× slower than the transfer);
-          // the size (always) and md5 (on request, natively) are checked before the rename.
-          const source = deps.storage.bucket(bucket).file(o.objectName).createReadStream({ validation: false });
-          const gcsMd5 = o.md5 ? Buffer.from(o.md5, 'base64').toString('hex') : undefined;
-          await s.publishStream(source, destination, o.relativeName, {
-            tempSuffix,
-            mode: sftp.publish_mode,
-            signal,
-            hash: exp.checksums ? ['md5'] : [],
-            chunkSize: transfer.chunk_size,
-            concurrency: transfer.requests_in_flight,
-            onProgress: (bytes) => {
-              progress.bytes_done += bytes - inFile;
-              inFile = bytes;
-              beat();
-            },
-            verify: ({ bytes, hashes }) => {
-              if (bytes !== o.size) throw new Error(`"${o.relativeName}": read ${bytes} bytes but the GCS object has ${o.size}; not published`);
-              if (hashes.md5 && gcsMd5 && hashes.md5 !== gcsMd5) {
-                throw new Error(`"${o.relativeName}": md5 ${hashes.md5} differs from the GCS object's ${gcsMd5}; not published`);
-              }
-              if (hashes.md5) checksums[o.relativeName] = hashes.md5;
-            },
+    try {
+      await withFailureMapping('SFTP', () =>
+        runLimited(todo, transfer.concurrency, async (o) => {
+          let inFile = 0;
+          await deps.sftpPool.withSession(endpoint, async (s) => {
+            // The client's own validation hashes in JavaScript (5× slower than the transfer);
+            // the size (always) and md5 (on request, natively) are checked before the rename.
+            const source = deps.storage.bucket(bucket).file(o.objectName).createReadStream({ validation: false });
+            const gcsMd5 = o.md5 ? Buffer.from(o.md5, 'base64').toString('hex') : undefined;
+            // What went wrong on the reading side must name Cloud Storage, not the SFTP server.
+            let sourceFailure: Error | undefined;
+            source.once('error', (e: Error) => (sourceFailure ??= toApplicationFailure(e, 'Cloud Storage')));
+            await s.publishStream(source, destination, o.relativeName, {
+              tempSuffix,
+              mode: sftp.publish_mode,
+              signal,
+              hash: exp.checksums ? ['md5'] : [],
+              mtime: o.updated,
+              chunkSize: transfer.chunk_size,
+              concurrency: transfer.requests_in_flight,
+              onProgress: (bytes) => {
+                progress.bytes_done += bytes - inFile;
+                inFile = bytes;
+                beat();
+              },
+              verify: ({ bytes, hashes }) => {
+                if (bytes !== o.size) {
+                  throw (sourceFailure = ApplicationFailure.create({
+                    type: 'SourceSizeMismatch',
+                    message: `Cloud Storage: read ${bytes} bytes of "${o.objectName}" but the object has ${o.size}; not published, retried`,
+                  }));
+                }
+                if (hashes.md5 && gcsMd5 && hashes.md5 !== gcsMd5) {
+                  throw (sourceFailure = ApplicationFailure.create({
+                    type: 'SourceChecksumMismatch',
+                    message: `Cloud Storage: md5 ${hashes.md5} of the bytes read from "${o.objectName}" differs from the object's ${gcsMd5}; not published, retried`,
+                  }));
+                }
+                if (hashes.md5) checksums[o.relativeName] = hashes.md5;
+              },
+            }).catch((err: unknown) => {
+              throw sourceFailure ?? err;
+            });
           });
-        });
-        progress.done[o.relativeName] = o.size;
-        beat(true);
-      }),
-    );
+          progress.done[o.relativeName] = o.size;
+          beat(true);
+        }),
+      );
+    } finally {
+      clearInterval(ticker);
+    }
 
     if (exp.manifest || exp.done_file) {
       await withFailureMapping('SFTP', () =>

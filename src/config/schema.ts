@@ -225,7 +225,7 @@ export const transferSchema = z
     concurrency: int(1, 64).default(4),
     chunk_size: int(1024, 262_144).default(32_768),
     requests_in_flight: int(1, 1024).default(64),
-    heartbeat_every_ms: int(100, 600_000).default(5000),
+    heartbeat_every_ms: int(100, 10_000).default(5000), // the transfer's heartbeat timeout is 20 s
   });
 
 export const httpSchema = z

@@ -44,6 +44,8 @@ export interface PublishOptions {
    * checksum that does not match the source) removes the temp file and publishes nothing
    */
   verify?: (written: { bytes: number; hashes: Record<string, string> }) => void | Promise<void>;
+  /** modification time to give the file (whole seconds, as SFTP keeps them), set before the rename */
+  mtime?: Date;
 }
 
 export interface PublishResult {
@@ -365,6 +367,10 @@ export class SftpSession {
         hashes: hashes.map((x) => x.h),
       });
       const h = handle;
+      if (opts.mtime) {
+        const t = Math.floor(opts.mtime.getTime() / 1000);
+        await this.call('set modification time of', target, (cb) => this.sftp.futimes(h, t, t, cb));
+      }
       handle = undefined;
       await this.closeHandle(h, target);
       if (opts.signal?.aborted) throw abortError(opts.signal);

@@ -6,9 +6,11 @@ export const longBigQueryJobOptions: ActivityOptions = {
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
 };
+// The transfer heartbeats at least every `transfer.heartbeat_every_ms` (≤ 10 s), so a worker that
+// died is noticed within 20 s and its attempt retried elsewhere.
 export const heartbeatingTransferOptions: ActivityOptions = {
   startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
 };
 export const verificationOptions: ActivityOptions = {

@@ -57,6 +57,35 @@ test('transferFiles moves several files and resumes from heartbeat details, skip
   }
 });
 
+test('published files carry the object\'s update time; a retry without heartbeat details skips exactly those (size + mtime)', async () => {
+  const name = exportName('quick');
+  const { deps, folder } = setup(name);
+  const files = { 'F_20250108-000000000000.csv': bytes(50_000, 4), 'F_20250108-000000000001.csv': bytes(60_000, 5) };
+  const gcsPath = await seedObjects(name, files);
+  try {
+    const first = (await new MockActivityEnvironment().run(createTransferFiles(deps), { exportName: name, date: DATE, gcsPath })) as TransferSummary;
+    assert.equal(first.files_transferred, 2);
+    for (const f of Object.keys(files)) {
+      const [meta] = await storage().bucket(info.gcs.bucket).file(`${name}/20250108/${f}`).getMetadata();
+      const mtime = fs.statSync(localSftpPath(`${folder}/${f}`)).mtimeMs;
+      assert.equal(Math.floor(mtime / 1000), Math.floor(Date.parse(String(meta.updated)) / 1000), `${f} has the object's update time`);
+    }
+    // file 1 changed on the server under the same size: its mtime no longer matches, so it is sent again
+    const changed = localSftpPath(`${folder}/F_20250108-000000000001.csv`);
+    fs.writeFileSync(changed, Buffer.alloc(60_000, 9));
+    fs.utimesSync(changed, new Date('2030-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+    const inode0 = fs.statSync(localSftpPath(`${folder}/F_20250108-000000000000.csv`)).ino;
+
+    const retry = (await new MockActivityEnvironment({ attempt: 2 }).run(createTransferFiles(deps), { exportName: name, date: DATE, gcsPath })) as TransferSummary;
+    assert.deepEqual(retry.files_skipped, ['F_20250108-000000000000.csv']);
+    assert.equal(retry.files_transferred, 1);
+    assert.equal(fs.statSync(localSftpPath(`${folder}/F_20250108-000000000000.csv`)).ino, inode0, 'the unchanged file was not rewritten');
+    assert.equal(sha256(fs.readFileSync(changed)), sha256(files['F_20250108-000000000001.csv']));
+  } finally {
+    await deps.sftpPool.closeAll();
+  }
+});
+
 test('a GCS object with a control character in its name is refused and nothing is written', async () => {
   const name = exportName('ctrl');
   const { deps, folder } = setup(name);
