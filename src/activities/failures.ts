@@ -3,11 +3,12 @@ import { activityInfo, ApplicationFailure, CancelledFailure } from '@temporalio/
 /** Errors of our own modules carry a stable `type` and whether retrying can help. */
 interface TypedError extends Error {
   type: string;
-  retryable?: boolean;
+  retryable: boolean;
 }
 
+// Both fields: the HTTP clients' FetchError has a `type` too ('system'), and must be classified by its code.
 function isTypedError(err: unknown): err is TypedError {
-  return err instanceof Error && typeof (err as TypedError).type === 'string';
+  return err instanceof Error && typeof (err as TypedError).type === 'string' && typeof (err as TypedError).retryable === 'boolean';
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
@@ -31,7 +32,7 @@ export function toApplicationFailure(err: unknown, service: string): Error {
     return ApplicationFailure.create({
       type: err.type,
       message: err.message,
-      nonRetryable: err.retryable === false,
+      nonRetryable: !err.retryable,
       details: [{ attempt, service }],
     });
   }

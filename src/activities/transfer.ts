@@ -9,6 +9,7 @@ import { permanentFailure, toApplicationFailure, withFailureMapping } from './fa
 import { runLimited } from './run-limited';
 import { sftpEndpointFromConfig } from './sftp-endpoint';
 import { writeCompletionMarkers } from './completion-markers';
+import { watchForStall } from './stall-watchdog';
 
 export interface TransferInput {
   exportName: string;
@@ -134,20 +135,22 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
           await deps.sftpPool.withSession(endpoint, async (s) => {
             // The client's own validation hashes in JavaScript (5× slower than the transfer);
             // the size (always) and md5 (on request, natively) are checked before the rename.
-            const source = deps.storage.bucket(bucket).file(o.objectName).createReadStream({ validation: false });
+            const download = deps.storage.bucket(bucket).file(o.objectName).createReadStream({ validation: false });
             const gcsMd5 = o.md5 ? Buffer.from(o.md5, 'base64').toString('hex') : undefined;
             // What went wrong on the reading side must name Cloud Storage, not the SFTP server.
             let sourceFailure: Error | undefined;
-            source.once('error', (e: Error) => (sourceFailure ??= toApplicationFailure(e, 'Cloud Storage')));
-            await s.publishStream(source, destination, o.relativeName, {
+            download.once('error', (e: Error) => (sourceFailure ??= e));
+            const watchdog = watchForStall(download, transfer.stall_timeout_ms, o.objectName);
+            await s.publishStream(watchdog.source, destination, o.relativeName, {
               tempSuffix,
               mode: sftp.publish_mode,
-              signal,
+              signal: AbortSignal.any([signal, watchdog.signal]),
               hash: exp.checksums ? ['md5'] : [],
               mtime: o.updated,
               chunkSize: transfer.chunk_size,
               concurrency: transfer.requests_in_flight,
               onProgress: (bytes) => {
+                watchdog.acknowledged();
                 progress.bytes_done += bytes - inFile;
                 inFile = bytes;
                 beat();
@@ -167,9 +170,13 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
                 }
                 if (hashes.md5) checksums[o.relativeName] = hashes.md5;
               },
-            }).catch((err: unknown) => {
-              throw sourceFailure ?? err;
-            });
+            })
+              .catch((err: unknown) => {
+                // A stall or a cancellation destroys the download too: its own error is a consequence then.
+                if (watchdog.signal.aborted || signal.aborted) throw err;
+                throw sourceFailure ? toApplicationFailure(sourceFailure, 'Cloud Storage') : err;
+              })
+              .finally(() => watchdog.stop());
           });
           progress.done[o.relativeName] = o.size;
           beat(true);

@@ -34,6 +34,8 @@ const absolutePosixPath = (example: string) =>
     .refine((p) => !p.split('/').includes('..'), "must not contain '..' segments")
     .transform(normalisePosixPath);
 
+const validPort = (n: number) => Number.isInteger(n) && n >= 1 && n <= 65535;
+
 /** NUL, other C0 control characters or DEL. */
 export function hasControlChars(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -134,6 +136,7 @@ export const temporalSchema = z
     address: z
       .string()
       .regex(/^(\[[0-9a-fA-F:]+\]|[^\s:/[\]]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233')
+      .refine((a) => !/:\d+$/.test(a) || validPort(Number(a.slice(a.lastIndexOf(':') + 1))), 'must be host:port with a port from 1 to 65535')
       .default('127.0.0.1:7233'),
     namespace: nonEmptyString().default('default'),
     task_queue: nonEmptyString().default('bq-sftp'),
@@ -164,7 +167,7 @@ export const SFTP_AUTH_MESSAGE =
 
 export const sftpSchema = z
   .strictObject({
-    host: z.string().regex(/^[^\s/]+$/, 'must be a host name or IP address'),
+    host: z.string().max(253, 'must be a host name or IP address (at most 253 characters)').regex(/^[^\s/]+$/, 'must be a host name or IP address'),
     port: int(1, 65535).default(22),
     username: nonEmptyString(),
     password: nonEmptyString().optional(),
@@ -226,6 +229,8 @@ export const transferSchema = z
     chunk_size: int(1024, 262_144).default(32_768),
     requests_in_flight: int(1, 1024).default(64),
     heartbeat_every_ms: int(100, 10_000).default(5000), // the transfer's heartbeat timeout is 20 s
+    /** a file whose bytes stop moving for this long is aborted and retried (a download can stall silently) */
+    stall_timeout_ms: int(1000, 3_600_000).default(30_000),
   });
 
 export const httpSchema = z
@@ -293,7 +298,10 @@ export const exportScheduleSchema = z.strictObject({
 
 export const exportSchema = z
   .strictObject({
-    query: z.string().refine((q) => q.trim() !== '', 'must not be empty'),
+    query: z
+      .string()
+      .max(1_048_576, "must be at most 1,048,576 characters (BigQuery's limit for a query)")
+      .refine((q) => q.trim() !== '', 'must not be empty'),
     destination: absolutePosixPath('/upload/products').optional(),
     file_prefix: z
       .string()

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Storage } from '@google-cloud/storage';
@@ -125,6 +126,41 @@ test('objects named ../evil or /abs are refused before anything is written (stor
     } finally {
       await deps.sftpPool.closeAll();
     }
+  }
+});
+
+test('a download that stalls without error or end is aborted as TransferStalled (retryable), naming Cloud Storage; nothing is left', async () => {
+  // what @google-cloud/storage's read stream does when the server dies mid-body (seen with fake-gcs-server)
+  const name = exportName('stall');
+  const config = testConfig({ exports: { [name]: { query: 'SELECT 1', file_prefix: 'F' } }, transfer: { stall_timeout_ms: 1000 } });
+  const deps = buildActivityDeps(config);
+  const folder = config.sftp.directory;
+  const stalling = () => {
+    let sent = false;
+    return new Readable({
+      read() {
+        if (!sent) this.push(Buffer.alloc(100_000, 1));
+        sent = true; // then never another byte, error or end
+      },
+    });
+  };
+  const fakeStorage = {
+    bucket: () => ({
+      getFiles: async () => [[{ name: `${name}/20250108/F_20250108-000000000000.csv`, metadata: { size: '500000' } }]],
+      file: () => ({ createReadStream: stalling }),
+    }),
+  } as unknown as Storage;
+  try {
+    const err = await new MockActivityEnvironment()
+      .run(createTransferFiles({ ...deps, storage: fakeStorage }), { exportName: name, date: DATE, gcsPath: `gs://${info.gcs.bucket}/${name}/20250108/` })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, 'TransferStalled');
+    assert.notEqual(err.nonRetryable, true);
+    assert.match(err.message, /^Cloud Storage sent no data/);
+    assert.deepEqual(listLocal(folder), [], 'no .partial and no half file');
+  } finally {
+    await deps.sftpPool.closeAll();
   }
 });
 
