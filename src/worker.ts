@@ -2,6 +2,7 @@ import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection } 
 import { createActivities, type ActivityDeps } from './activities';
 import { buildActivityDeps } from './activities/deps';
 import { loadConfig, type Config } from './config';
+import { workflowBundlePath } from './temporal/workflow-bundle';
 import { connectWorkerConnection, type TemporalSettings } from './temporal/connection';
 
 export interface WorkerOptions {
@@ -42,7 +43,7 @@ export async function createWorker(opts: WorkerOptions): Promise<BqSftpWorker> {
     connection,
     namespace: opts.config.temporal.namespace,
     taskQueue: opts.taskQueue ?? opts.config.temporal.task_queue,
-    workflowsPath: require.resolve('./workflows'),
+    workflowBundle: { codePath: await workflowBundlePath() },
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 20,
     // On SIGINT/SIGTERM running activities are cancelled after this grace time, so transfers clean up.

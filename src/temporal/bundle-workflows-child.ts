@@ -1,0 +1,14 @@
+// Bundles the workflow code into one file (run by workflow-bundle.ts in its own process).
+import fs from 'node:fs';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+async function main(): Promise<void> {
+  const [workflowsPath, out] = process.argv.slice(2);
+  const { code } = await bundleWorkflowCode({ workflowsPath });
+  fs.writeFileSync(out, code);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bundling the workflow code failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+/**
+ * The workflow code a worker runs, bundled once per version of `src/workflows` and cached, so a
+ * worker process never runs webpack itself: bundling in-process roughly doubles a worker's peak
+ * RSS (≈ 370 MB vs ≈ 230 MB measured) and adds seconds to every start.
+ * The bundle is made by a child process (`bundle-workflows-child.ts`) and written atomically.
+ */
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const WORKFLOWS_DIR = path.resolve(__dirname, '..', 'workflows');
+const REPO = path.resolve(__dirname, '..', '..');
+
+function cacheDir(): string {
+  return path.resolve(process.env.BQSFTP_CACHE_DIR || path.join(REPO, '.cache'), 'workflow-bundles');
+}
+
+/** A digest of the workflow sources and the SDK version: a new bundle whenever either changes. */
+export function workflowSourceDigest(): string {
+  const h = crypto.createHash('sha256');
+  h.update((require('@temporalio/workflow/package.json') as { version: string }).version);
+  for (const name of fs.readdirSync(WORKFLOWS_DIR).sort()) {
+    h.update(name).update(fs.readFileSync(path.join(WORKFLOWS_DIR, name)));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** The path of the bundle for the current sources, made first if it is not cached yet. */
+export async function workflowBundlePath(): Promise<string> {
+  const file = path.join(cacheDir(), `workflows-${workflowSourceDigest()}.js`);
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  const child = path.join(__dirname, 'bundle-workflows-child.ts');
+  await run(process.execPath, ['--import', 'tsx', child, WORKFLOWS_DIR, temp], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
+  fs.renameSync(temp, file);
+  return file;
+}
