@@ -28,12 +28,19 @@ export function workflowSourceDigest(): string {
   return h.digest('hex').slice(0, 16);
 }
 
+let pending: Promise<string> | undefined;
+
 /** The path of the bundle for the current sources, made first if it is not cached yet. */
-export async function workflowBundlePath(): Promise<string> {
+export function workflowBundlePath(): Promise<string> {
+  pending ??= makeBundle().finally(() => (pending = undefined));
+  return pending;
+}
+
+async function makeBundle(): Promise<string> {
   const file = path.join(cacheDir(), `workflows-${workflowSourceDigest()}.js`);
   if (fs.existsSync(file)) return file;
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`;
   const child = path.join(__dirname, 'bundle-workflows-child.ts');
   await run(process.execPath, ['--import', 'tsx', child, WORKFLOWS_DIR, temp], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
   fs.renameSync(temp, file);
