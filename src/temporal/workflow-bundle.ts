@@ -41,8 +41,9 @@ async function makeBundle(): Promise<string> {
   if (fs.existsSync(file)) return file;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`;
-  const child = path.join(__dirname, 'bundle-workflows-child.ts');
-  await run(process.execPath, ['--import', 'tsx', child, WORKFLOWS_DIR, temp], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
+  const ext = path.extname(__filename); // .ts under tsx, .js when compiled
+  const child = path.join(__dirname, `bundle-workflows-child${ext}`);
+  await run(process.execPath, [...(ext === '.ts' ? ['--import', 'tsx'] : []), child, WORKFLOWS_DIR, temp], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
   fs.renameSync(temp, file);
   return file;
 }
