@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config';
+import { loadConfig, parseRunDate, type Config } from '../config';
 import { connectClient } from '../temporal/connection';
 import type { Client } from '@temporalio/client';
+import { EXIT_REFUSED, fail } from './output';
 
 export function addConfigOption(cmd: Command): Command {
   return cmd.option('-c, --config <path>', 'config file (default: $CONFIG_PATH, configs/exports.json, $EXPORT_CONFIG, or SFTP_* env vars)');
@@ -26,9 +27,26 @@ export function yesterday(now = new Date()): string {
   return d.toISOString().slice(0, 10);
 }
 
-/** Loads the config, connects, runs a command and sets the process exit code from its result. */
-export async function withClient(opts: { config?: string }, fn: (client: Client, config: Config) => Promise<number | void>): Promise<void> {
+/** A run date given with `flag`; bad input is refused (exit 2) with a message that names the option. */
+export function optionDate(value: string, flag: string): string {
+  try {
+    return parseRunDate(value);
+  } catch (err) {
+    return fail(`${flag}: ${(err as Error).message}`, EXIT_REFUSED);
+  }
+}
+
+/**
+ * Loads the config, checks the command's input (`check`: bad input is refused before anything
+ * talks to Temporal), connects, runs a command and sets the process exit code from its result.
+ */
+export async function withClient(
+  opts: { config?: string },
+  fn: (client: Client, config: Config) => Promise<number | void>,
+  check?: (config: Config) => void,
+): Promise<void> {
   const config = loadCliConfig(opts);
+  check?.(config);
   const client = await clientFor(config);
   try {
     process.exitCode = (await fn(client, config)) ?? 0;

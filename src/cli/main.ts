@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { isConfigError } from '../config';
+import { CliFailure, EXIT_FAILURE, EXIT_REFUSED } from './output';
 import { registerSftpCommands } from './sftp';
 import { registerRunCommands } from './runs';
 import { registerWorkerCommand } from './worker';
@@ -10,6 +12,12 @@ export function buildProgram(): Command {
   const program = new Command('bq-sftp')
     .description('Durable data movement between BigQuery / Cloud Storage and SFTP, orchestrated by Temporal')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 done; 1 failed (the reason is on stderr); 2 bad input: an invalid config (every problem\n' +
+        'listed as `path: message`), an unknown export, a bad date, argument or option, or a refused action;\n' +
+        '3 `status`: no such run.',
+    )
     .exitOverride();
   registerRunCommands(program);
   registerWorkerCommand(program);
@@ -25,9 +33,11 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`bq-sftp: ${(err as Error).message}\n`);
-    return 1;
+    // commander's own errors are usage errors (unknown option, missing argument, ...): bad input
+    if (err instanceof CommanderError) return err.exitCode !== 0 && err.code.startsWith('commander.') ? EXIT_REFUSED : err.exitCode;
+    process.stderr.write(`bq-sftp: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (isConfigError(err)) return EXIT_REFUSED;
+    return err instanceof CliFailure ? err.exitCode : EXIT_FAILURE;
   }
 }
 

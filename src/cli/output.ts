@@ -26,7 +26,7 @@ export function processIo(): CliIo {
 }
 
 export const EXIT_FAILURE = 1;
-/** refused: unsafe path, missing confirmation, bad usage */
+/** refused: bad input (invalid config, unknown export, bad date, bad argument or option), unsafe path, missing confirmation */
 export const EXIT_REFUSED = 2;
 
 /** A failure whose line was already printed; `main` returns its exit code without printing again. */

@@ -9,8 +9,8 @@ import { startExport } from '../starter';
 import { describeFailure, exportProgressQuery, type ExportProgress, type ExportResult, type ExportWorkflow } from '../workflows/export';
 import { exportWorkflowId } from '../workflows/export-naming';
 import { ExportDateKey, ExportNameKey } from '../workflows/search-attributes';
-import { addConfigOption, withClient, yesterday } from './config-option';
-import { formatBytes } from './output';
+import { addConfigOption, optionDate, withClient, yesterday } from './config-option';
+import { EXIT_REFUSED, fail, formatBytes } from './output';
 
 interface RunOpts {
   config?: string;
@@ -162,18 +162,31 @@ async function statusCommand(client: Client, config: Config, exportName: string,
   return desc.status.name === 'FAILED' ? 1 : 0;
 }
 
-async function runsCommand(client: Client, config: Config, opts: { export?: string; status?: string; limit: string; json?: boolean }): Promise<number> {
+/** The export and date of `run`, `retry` and `status`, checked before anything talks to Temporal. */
+function checkRunArgs(config: Config, exportName: string, opts: RunOpts): void {
+  getExport(config, exportName);
+  optionDate(opts.date ?? yesterday(), '--date');
+}
+
+type RunsOpts = { config?: string; export?: string; status?: string; limit: string; json?: boolean };
+
+/** `runs` filters; the export name and status go into a visibility query, so only known values pass. */
+function checkRunsArgs(config: Config, opts: RunsOpts): void {
+  if (opts.export !== undefined) getExport(config, opts.export);
+  if (opts.status !== undefined && !['running', 'succeeded', 'failed'].includes(opts.status)) {
+    fail(`--status must be running, succeeded or failed (got ${JSON.stringify(opts.status)})`, EXIT_REFUSED);
+  }
+  if (!/^\d{1,4}$/.test(opts.limit) || Number(opts.limit) < 1 || Number(opts.limit) > 1000) {
+    fail(`--limit must be a whole number from 1 to 1000 (got ${JSON.stringify(opts.limit)})`, EXIT_REFUSED);
+  }
+}
+
+async function runsCommand(client: Client, config: Config, opts: RunsOpts): Promise<number> {
+  checkRunsArgs(config, opts);
   const clauses = [`WorkflowType = 'ExportWorkflow'`];
-  if (opts.export) {
-    getExport(config, opts.export);
-    clauses.push(`ExportName = '${opts.export}'`);
-  }
-  if (opts.status) {
-    if (!['running', 'succeeded', 'failed'].includes(opts.status)) throw new Error(`--status must be running, succeeded or failed (got "${opts.status}")`);
-    clauses.push(`ExportStatus = '${opts.status}'`);
-  }
+  if (opts.export) clauses.push(`ExportName = '${opts.export}'`);
+  if (opts.status) clauses.push(`ExportStatus = '${opts.status}'`);
   const limit = Number(opts.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new Error(`--limit must be an integer between 1 and 1000 (got "${opts.limit}")`);
   const rows: Record<string, unknown>[] = [];
   for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
     rows.push({
@@ -202,7 +215,9 @@ export function registerRunCommands(program: Command): void {
       .option('-d, --date <YYYY-MM-DD>', 'logical date (default: yesterday, UTC)')
       .option('--no-wait', 'start the run and return its workflow ID')
       .option('--json', 'print the result as JSON'),
-  ).action((exportName: string, opts: RunOpts) => withClient(opts, (c, cfg) => runCommand(c, cfg, exportName, opts)));
+  ).action((exportName: string, opts: RunOpts) =>
+    withClient(opts, (c, cfg) => runCommand(c, cfg, exportName, opts), (cfg) => checkRunArgs(cfg, exportName, opts)),
+  );
 
   addConfigOption(
     program
@@ -212,7 +227,9 @@ export function registerRunCommands(program: Command): void {
       .option('--force', 'also rerun a run that succeeded')
       .option('--no-wait', 'start the run and return its workflow ID')
       .option('--json', 'print the result as JSON'),
-  ).action((exportName: string, opts: RunOpts) => withClient(opts, (c, cfg) => runCommand(c, cfg, exportName, opts, true)));
+  ).action((exportName: string, opts: RunOpts) =>
+    withClient(opts, (c, cfg) => runCommand(c, cfg, exportName, opts, true), (cfg) => checkRunArgs(cfg, exportName, opts)),
+  );
 
   addConfigOption(
     program
@@ -220,7 +237,9 @@ export function registerRunCommands(program: Command): void {
       .description('show the state of one export run (exit 1 if it failed, 3 if there is none)')
       .option('-d, --date <YYYY-MM-DD>', 'logical date (default: yesterday, UTC)')
       .option('--json', 'print as JSON'),
-  ).action((exportName: string, opts: RunOpts) => withClient(opts, (c, cfg) => statusCommand(c, cfg, exportName, { ...opts, wait: false })));
+  ).action((exportName: string, opts: RunOpts) =>
+    withClient(opts, (c, cfg) => statusCommand(c, cfg, exportName, { ...opts, wait: false }), (cfg) => checkRunArgs(cfg, exportName, opts)),
+  );
 
   addConfigOption(
     program
@@ -230,7 +249,5 @@ export function registerRunCommands(program: Command): void {
       .option('-s, --status <status>', 'running | succeeded | failed')
       .option('-n, --limit <n>', 'at most this many', '20')
       .option('--json', 'print as JSON'),
-  ).action((opts: { config?: string; export?: string; status?: string; limit: string; json?: boolean }) =>
-    withClient(opts, (c, cfg) => runsCommand(c, cfg, opts)),
-  );
+  ).action((opts: RunsOpts) => withClient(opts, (c, cfg) => runsCommand(c, cfg, opts), (cfg) => checkRunsArgs(cfg, opts)));
 }

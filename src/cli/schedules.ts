@@ -1,12 +1,34 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { exportNames, getExport } from '../config';
+import { exportNames, getExport, type Config } from '../config';
 import { syncSchedules } from '../schedules/sync';
-import { backfill } from '../schedules/backfill';
-import { addConfigOption, withClient } from './config-option';
+import { backfill, dateRange } from '../schedules/backfill';
+import { addConfigOption, optionDate, withClient } from './config-option';
+import { EXIT_REFUSED, fail } from './output';
 
 function out(s: string): void {
   process.stdout.write(`${s}\n`);
+}
+
+type BackfillOpts = { config?: string; all?: boolean; from: string; to: string; force?: boolean; concurrency: string; json?: boolean };
+
+/** Everything `backfill` is given, checked before anything talks to Temporal; returns the exports. */
+function checkBackfillArgs(config: Config, exportName: string | undefined, opts: BackfillOpts): string[] {
+  if (exportName && opts.all) fail('name one export or pass --all, not both', EXIT_REFUSED);
+  if (!exportName && !opts.all) fail('name an export, or pass --all for every export', EXIT_REFUSED);
+  const exports = opts.all ? exportNames(config) : [exportName!];
+  exports.forEach((n) => getExport(config, n));
+  if (!/^\d{1,2}$/.test(opts.concurrency) || Number(opts.concurrency) < 1 || Number(opts.concurrency) > 32) {
+    fail(`--concurrency must be a whole number from 1 to 32 (got ${JSON.stringify(opts.concurrency)})`, EXIT_REFUSED);
+  }
+  const from = optionDate(opts.from, '--from');
+  const to = optionDate(opts.to, '--to');
+  try {
+    dateRange(from, to);
+  } catch (err) {
+    fail((err as Error).message, EXIT_REFUSED);
+  }
+  return exports;
 }
 
 
@@ -95,13 +117,10 @@ export function registerScheduleCommands(program: Command): void {
       .option('--force', 'rerun dates that already succeeded')
       .option('--concurrency <n>', 'runs at once', '3')
       .option('--json', 'print the outcome as JSON'),
-  ).action((exportName: string | undefined, opts: { config?: string; all?: boolean; from: string; to: string; force?: boolean; concurrency: string; json?: boolean }) =>
+  ).action((exportName: string | undefined, opts: BackfillOpts) =>
     withClient(opts, async (client, config) => {
-      if (!exportName === !opts.all) throw new Error('name one export or pass --all');
-      const exports = opts.all ? exportNames(config) : [exportName!];
-      exports.forEach((n) => getExport(config, n));
+      const exports = checkBackfillArgs(config, exportName, opts);
       const concurrency = Number(opts.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new Error('--concurrency must be an integer from 1 to 32');
       const items = await backfill(client, config, {
         exports,
         from: opts.from,
@@ -114,6 +133,6 @@ export function registerScheduleCommands(program: Command): void {
       });
       if (opts.json) out(JSON.stringify(items, null, 2));
       return items.some((i) => i.status === 'failed') ? 1 : 0;
-    }),
+    }, (config) => void checkBackfillArgs(config, exportName, opts)),
   );
 }

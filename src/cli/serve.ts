@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createApi } from '../http/server';
 import { addConfigOption, clientFor, loadCliConfig } from './config-option';
+import { EXIT_REFUSED, fail } from './output';
 
 export function registerServeCommand(program: Command): void {
   addConfigOption(
@@ -11,8 +12,8 @@ export function registerServeCommand(program: Command): void {
       .option('--host <addr>', 'address to listen on (default: http.host, 127.0.0.1)'),
   ).action(async (opts: { config?: string; port?: string; host?: string }) => {
     const config = loadCliConfig(opts);
-    const port = opts.port === undefined ? config.http.port : Number(opts.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got "${opts.port}")`);
+    const port = opts.port === undefined ? config.http.port : /^\d{1,5}$/.test(opts.port) ? Number(opts.port) : NaN;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number from 0 to 65535 (got ${JSON.stringify(opts.port)})`, EXIT_REFUSED);
     const host = opts.host ?? config.http.host;
     const client = await clientFor(config);
     const server = createApi({ config, client, configPath: opts.config }).server();

@@ -4,16 +4,27 @@
  */
 import type { z } from 'zod';
 import type { ConfigIssue } from './errors';
-import { knownKeysAt } from './schema';
+import { hasControlChars, knownKeysAt } from './schema';
 
 type ZodIssue = z.core.$ZodIssue;
 type RawIssue = z.core.$ZodRawIssue;
 
-/** Dotted path; array indices as `[i]`. */
+/**
+ * A key that cannot be shown as is: a long one (a pasted blob) is shortened and one with control
+ * characters is escaped, both quoted, so a key can neither flood the message nor forge a line.
+ */
+function quotedKey(key: string): string | undefined {
+  if (key.length <= 100 && !hasControlChars(key)) return undefined;
+  return `[${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)}]`;
+}
+
+/** Dotted path; array indices as `[i]`; long or control-character keys as `["…"]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const seg of path) {
+    const quoted = typeof seg === 'string' ? quotedKey(seg) : undefined;
     if (typeof seg === 'number') out += `[${seg}]`;
+    else if (quoted) out += quoted;
     else out += out === '' ? String(seg) : `.${String(seg)}`;
   }
   return out;
@@ -71,6 +82,8 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      // two neighbouring letters swapped (`hots` for `host`) is one typo, not two
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -78,6 +91,7 @@ function editDistance(a: string, b: string): number {
 
 /** The closest known key to a misspelt one, if it is close enough to be a typo. */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {
+  if (key.length > 64) return undefined; // no known key is that long (and the distance is O(n·m))
   const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
   let best: { k: string; d: number } | undefined;
   for (const k of known) {

@@ -11,9 +11,17 @@ export function parseJsonText(text: string): JsonResult {
   try {
     return { ok: true, value: JSON.parse(src) as unknown };
   } catch {
-    const { pos, reason } = locateJsonError(src);
+    const { pos, reason } = safeLocate(src);
     const { line, column } = lineColumn(src, pos);
     return { ok: false, error: `is not valid JSON: ${reason} at line ${line}, column ${column}` };
+  }
+}
+
+function safeLocate(src: string): { pos: number; reason: string } {
+  try {
+    return locateJsonError(src);
+  } catch {
+    return { pos: 0, reason: 'invalid JSON' }; // never a crash, whatever the text
   }
 }
 
@@ -38,9 +46,13 @@ class JsonSyntax extends Error {
   }
 }
 
+/** Deeper nesting than this is reported, not recursed into (no config needs it; the stack would overflow). */
+const MAX_DEPTH = 512;
+
 /** A small strict JSON recogniser that finds where (and roughly why) parsing fails. */
 export function locateJsonError(text: string): { pos: number; reason: string } {
   let i = 0;
+  let depth = 0;
   const fail = (reason: string, at = i): never => {
     throw new JsonSyntax(at, at >= text.length ? 'unexpected end of input' : reason);
   };
@@ -86,11 +98,13 @@ export function locateJsonError(text: string): { pos: number; reason: string } {
   const value = (): void => {
     ws();
     const c = text[i];
+    if ((c === '{' || c === '[') && ++depth > MAX_DEPTH) fail(`nested more than ${MAX_DEPTH} levels deep`);
     if (c === '{') {
       i++;
       ws();
       if (text[i] === '}') {
         i++;
+        depth--;
         return;
       }
       for (;;) {
@@ -116,6 +130,7 @@ export function locateJsonError(text: string): { pos: number; reason: string } {
         }
         if (text[i] === '}') {
           i++;
+          depth--;
           return;
         }
         fail("expected ',' or '}' after a property value");
@@ -125,6 +140,7 @@ export function locateJsonError(text: string): { pos: number; reason: string } {
       ws();
       if (text[i] === ']') {
         i++;
+        depth--;
         return;
       }
       for (;;) {
@@ -138,6 +154,7 @@ export function locateJsonError(text: string): { pos: number; reason: string } {
         }
         if (text[i] === ']') {
           i++;
+          depth--;
           return;
         }
         fail("expected ',' or ']' after a list element");

@@ -13,6 +13,9 @@ const errors = {
   400: { description: 'invalid request; the message names the field', content: { 'application/json': { schema: error } } },
   401: { description: 'missing or wrong bearer token', content: { 'application/json': { schema: error } } },
   404: { description: 'unknown export or run', content: { 'application/json': { schema: error } } },
+  405: { description: 'method not allowed on this path (see the Allow header)', content: { 'application/json': { schema: error } } },
+  413: { description: 'body larger than 64 KiB', content: { 'application/json': { schema: error } } },
+  415: { description: 'a body that is not sent as application/json', content: { 'application/json': { schema: error } } },
   502: { description: 'the run failed; error is the failure type', content: { 'application/json': { schema: error } } },
 };
 

@@ -1,6 +1,11 @@
 import { z } from 'zod';
+import { hasControlChars } from '../config/schema';
 
-const gcsPath = z.string().regex(/^gs:\/\/[^/]+\/.+/, 'must be gs://<bucket>/<path>');
+const gcsPath = z
+  .string()
+  .regex(/^gs:\/\/[^/]+\/.+/, 'must be gs://<bucket>/<path>')
+  .refine((p) => !hasControlChars(p), 'must not contain control characters')
+  .refine((p) => !p.slice('gs://'.length).split('/').some((s) => s === '.' || s === '..'), "must not contain '.' or '..' segments");
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 
 export const transferBody = z.strictObject({ export_name: z.string().min(1).max(64), gcs_path: gcsPath, date: date.optional() });

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { getExport, isConfigError, parseRunDate } from '../config';
+import { hasControlChars } from '../config/schema';
 import { parseGcsUri } from '../gcs/client';
 import { runUrl } from '../activities/notify';
 import { startExport } from '../starter';
@@ -15,15 +16,43 @@ import { describeIssues, startRunBody, transferBody, type TransferBody } from '.
 export interface ApiResponse {
   status: number;
   body: unknown;
+  headers?: Record<string, string>;
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly headers?: Record<string, string>) {
     super(message);
   }
 }
 
 const MAX_BODY = 64 * 1024;
+/** Temporal's default limit for a workflow ID. */
+const MAX_WORKFLOW_ID = 1000;
+
+/** The methods each route answers (for 405 and its Allow header). */
+function allowedMethods(path: string): string | undefined {
+  if (path === '/health' || path === '/openapi.json') return 'GET';
+  if (path === '/transfer' || path === '/verify' || /^\/exports\/[^/]+\/runs$/.test(path)) return 'POST';
+  if (/^\/runs\/[^/]+$/.test(path)) return 'GET';
+  return undefined;
+}
+
+function decodeSegment(raw: string, field: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'bad_request', `path: malformed percent-encoding in ${field}`);
+  }
+}
+
+/** Request bodies are JSON; a body sent as anything else is refused rather than guessed at. */
+function checkContentType(header: string | undefined): void {
+  if (header === undefined) return;
+  const type = header.split(';')[0].trim().toLowerCase();
+  if (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)) return;
+  const shown = JSON.stringify(header.length > 60 ? `${header.slice(0, 60)}…` : header);
+  throw new HttpError(415, 'unsupported_media_type', `content-type: must be application/json (got ${shown})`);
+}
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
@@ -45,18 +74,25 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
   const { config, client } = deps;
   const taskQueue = config.temporal.task_queue;
 
-  function exportOr404(name: string) {
+  /** `field` names where the name came from: `body/export_name` or `path/name`. */
+  function exportOr404(name: string, field: string) {
     try {
       return getExport(config, name);
     } catch (err) {
-      if (isConfigError(err)) throw new HttpError(404, 'unknown_export', err.message);
+      if (isConfigError(err)) throw new HttpError(404, 'unknown_export', `${field}: ${err.message}`);
       throw err;
     }
   }
 
   function transferInput(body: TransferBody) {
-    exportOr404(body.export_name);
-    const { bucket, prefix } = parseGcsUri(body.gcs_path);
+    exportOr404(body.export_name, 'body/export_name');
+    let bucket: string;
+    let prefix: string;
+    try {
+      ({ bucket, prefix } = parseGcsUri(body.gcs_path));
+    } catch (err) {
+      throw new HttpError(400, 'bad_request', `body/gcs_path: ${(err as Error).message}`);
+    }
     if (bucket !== config.gcs.bucket || !prefix.startsWith(`${body.export_name}/`)) {
       throw new HttpError(400, 'bad_request', `body/gcs_path: must be under gs://${config.gcs.bucket}/${body.export_name}/`);
     }
@@ -95,14 +131,15 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
     }
   }
 
-  async function route(method: string, path: string, body: unknown): Promise<ApiResponse> {
-    if (method === 'POST' && path === '/transfer') return runDurably('transfer', body);
-    if (method === 'POST' && path === '/verify') return runDurably('verify', body);
+  /** `body()` reads the JSON body, only once the route is known (an unknown route is a 404 whatever its body). */
+  async function route(method: string, path: string, body: () => unknown): Promise<ApiResponse> {
+    if (method === 'POST' && path === '/transfer') return runDurably('transfer', body());
+    if (method === 'POST' && path === '/verify') return runDurably('verify', body());
     const start = /^\/exports\/([^/]+)\/runs$/.exec(path);
     if (method === 'POST' && start) {
-      const name = decodeURIComponent(start[1]);
-      exportOr404(name);
-      const parsed = startRunBody.safeParse(body);
+      const name = decodeSegment(start[1], 'the export name');
+      exportOr404(name, 'path/name');
+      const parsed = startRunBody.safeParse(body());
       if (!parsed.success) throw new HttpError(400, 'bad_request', describeIssues(parsed.error));
       let date: string;
       try {
@@ -116,7 +153,10 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
     }
     const run = /^\/runs\/([^/]+)$/.exec(path);
     if (method === 'GET' && run) {
-      const workflowId = decodeURIComponent(run[1]);
+      const workflowId = decodeSegment(run[1], 'the workflow ID');
+      if (workflowId.length > MAX_WORKFLOW_ID || hasControlChars(workflowId)) {
+        throw new HttpError(400, 'bad_request', `path/workflowId: must be a workflow ID: at most ${MAX_WORKFLOW_ID} characters, no control characters`);
+      }
       const handle = client.workflow.getHandle(workflowId);
       try {
         const d = await handle.describe();
@@ -134,7 +174,9 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
         throw err;
       }
     }
-    throw new HttpError(404, 'not_found', `no route ${method} ${path}; see /openapi.json`);
+    const allow = allowedMethods(path);
+    if (allow) throw new HttpError(405, 'method_not_allowed', `method: ${method} is not allowed on ${path}; use ${allow}`, { allow });
+    throw new HttpError(404, 'not_found', `no route ${method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}; see /openapi.json`);
   }
 
   /** One request, already read: routing, auth and errors, independent of the transport. */
@@ -153,27 +195,35 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
       if (token && !tokenMatches(headers.authorization, token)) {
         return { status: 401, body: { error: 'unauthorized', message: 'send Authorization: Bearer <token> (http.auth_token)' } };
       }
-      return await route(method, path, method === 'GET' ? undefined : parseJson(rawBody));
+      return await route(method, path, () => {
+        if (rawBody.trim() !== '') checkContentType(headers['content-type']);
+        return parseJson(rawBody);
+      });
     } catch (err) {
-      if (err instanceof HttpError) return { status: err.status, body: { error: err.code, message: err.message } };
+      if (err instanceof HttpError) return { status: err.status, body: { error: err.code, message: err.message }, headers: err.headers };
       return { status: 500, body: { error: 'internal', message: (err as Error).message } };
     }
   }
 
   function listener(req: http.IncomingMessage, res: http.ServerResponse): void {
-    let raw = '';
+    const chunks: Buffer[] = [];
+    let size = 0;
     let tooBig = false;
-    const done = (r: ApiResponse) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(JSON.stringify(r.body));
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      raw += chunk;
-      if (raw.length > MAX_BODY && !tooBig) {
+    const done = (r: ApiResponse) => {
+      if (!res.headersSent) res.writeHead(r.status, { ...r.headers, 'content-type': 'application/json' }).end(JSON.stringify(r.body));
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (tooBig) return; // the rest is read and dropped: memory stays bounded and the client still gets the answer
+      size += chunk.length;
+      if (size > MAX_BODY) {
         tooBig = true;
+        chunks.length = 0;
         done({ status: 413, body: { error: 'too_large', message: `body: larger than ${MAX_BODY} bytes` } });
-      }
+      } else chunks.push(chunk);
     });
+    req.on('error', () => undefined); // a client that goes away mid-request is not our failure
     req.on('end', () => {
-      if (!tooBig) void handle(req.method ?? 'GET', req.url ?? '/', req.headers, raw).then(done);
+      if (!tooBig) void handle(req.method ?? 'GET', req.url ?? '/', req.headers, Buffer.concat(chunks).toString('utf8')).then(done);
     });
   }
 

@@ -19,7 +19,7 @@ export function dateRange(from: string, to: string, max = 366): string[] {
   const b = Date.parse(`${parseRunDate(to)}T00:00:00Z`);
   if (b < a) throw new Error(`--to ${to} is before --from ${from}`);
   const days = (b - a) / 86_400_000 + 1;
-  if (days > max) throw new Error(`the range has ${days} days; at most ${max} per backfill`);
+  if (days > max) throw new Error(`the range --from ${from} --to ${to} has ${days} days; at most ${max} per backfill (split it)`);
   return Array.from({ length: days }, (_, i) => new Date(a + i * 86_400_000).toISOString().slice(0, 10));
 }
 

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseJsonText } from '../config/json';
 import { SftpError } from './errors';
 import type { SftpEndpoint } from './endpoint';
 import type { PublishMode } from './session';
@@ -71,12 +72,10 @@ function readConfigFile(file: string): FileBlocks {
   } catch (err) {
     throw invalid(`Cannot read the config file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}). Check the --config path.`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw invalid(`The config file ${file} is not valid JSON (${(err as Error).message}).`);
-  }
+  // by line and column only: V8's own message quotes the text, which may hold a password
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw invalid(`The config file ${file} ${parsed.error}.`);
+  const json = parsed.value;
   const obj = (json ?? {}) as Record<string, unknown>;
   const block = (name: string) => {
     const b = obj[name];
