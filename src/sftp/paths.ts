@@ -9,7 +9,8 @@ function unsafe(what: string, problem: string): SftpError {
 function controlCharIn(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
+    // C0, DEL, C1, and the Unicode line/paragraph separators (they break log lines and listings)
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
   }
   return false;
 }
@@ -30,6 +31,8 @@ export function assertSafeName(name: string): void {
   if (name.startsWith('/')) throw unsafe(what, 'it starts with "/"');
   if (name.split('/').includes('..')) throw unsafe(what, 'it contains ".."');
   if (name.includes('/')) throw unsafe(what, 'a plain file name is expected, without "/"');
+  // a separator on Windows SFTP servers
+  if (name.includes('\\')) throw unsafe(what, 'a plain file name is expected, without "\\"');
 }
 
 /**

@@ -34,6 +34,9 @@ void describe('assertSafeName', () => {
       ['line\nbreak', /control/],
       ['tab\there', /control/],
       ['del\u007f', /control/],
+      ['c1\u0085next-line', /control/],
+      ['line\u2028separator', /control/],
+      ['windows\\separator.csv', /without "\\"/],
     ];
     for (const [name, why] of cases) assert.match(unsafe(() => assertSafeName(name)).message, why, JSON.stringify(name));
   });
