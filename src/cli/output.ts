@@ -59,7 +59,9 @@ export function reportFailure(io: CliIo, err: unknown): number {
   const message = err instanceof Error ? err.message : String(err);
   io.stderr.write(`bq-sftp: ${oneLine(message) || 'failed'}\n`);
   if (err instanceof CliFailure) return err.exitCode;
-  return (err as { type?: unknown })?.type === 'SftpUnsafePath' ? EXIT_REFUSED : EXIT_FAILURE;
+  const type = (err as { type?: unknown })?.type;
+  // bad input (an unsafe path, an invalid SFTP config) exits like every other refusal
+  return type === 'SftpUnsafePath' || type === 'SftpConfigInvalid' || type === 'ConfigInvalid' ? EXIT_REFUSED : EXIT_FAILURE;
 }
 
 /**

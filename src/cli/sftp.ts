@@ -377,8 +377,8 @@ Examples:
   $ bq-sftp sftp rm old_data -rf -c configs/exports.json
   $ bq-sftp sftp clear -f -c configs/exports.json
 
-Exit status: 0 on success, 1 on failure, 2 when refused (a path outside --directory, no
-terminal to confirm on without -f); the reason is one line on stderr.`;
+Exit status: 0 on success, 1 on failure, 2 when refused (missing or invalid settings, a path
+outside --directory, no terminal to confirm on without -f); the reason is one line on stderr.`;
 
 /** `bq-sftp sftp …`: check, ls, tree, upload, download, rm, clear. */
 export function registerSftpCommands(program: Command, io: CliIo = processIo()): void {

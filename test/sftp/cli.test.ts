@@ -266,8 +266,8 @@ void describe('bq-sftp sftp failures and settings', () => {
   });
 
   test('missing settings are named', async () => {
-    failed(await cli(['ls', '--host', '127.0.0.1', '--directory', '/upload']), 1, /No SFTP username/);
-    failed(await cli(['ls', '--host', '127.0.0.1', '--username', 'u', '--password', 'p', '--directory', 'upload']), 1, /must be an absolute path/);
+    failed(await cli(['ls', '--host', '127.0.0.1', '--directory', '/upload']), 2, /No SFTP username/);
+    failed(await cli(['ls', '--host', '127.0.0.1', '--username', 'u', '--password', 'p', '--directory', 'upload']), 2, /must be an absolute path/);
   });
 
   test('--config uses the sftp block (key user, private_key_path) and the gcs block', async () => {
@@ -297,7 +297,7 @@ void describe('bq-sftp sftp failures and settings', () => {
       assert.equal(ok(await cli(['ls', '-c', config])).out, 'from-config.csv\n');
       // a flag wins over the file
       failed(await cli(['ls', '-c', config, '--directory', `${keyDir}/missing`]), 1, /no such file/i);
-      failed(await cli(['ls', '-c', path.join(tmp, 'nope.json')]), 1, /Cannot read the config file/);
+      failed(await cli(['ls', '-c', path.join(tmp, 'nope.json')]), 2, /Cannot read the config file/);
     } finally {
       removeRemoteDir('key + passphrase', keyDir);
     }
