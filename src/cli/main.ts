@@ -6,6 +6,7 @@ import { registerRunCommands } from './runs';
 import { registerWorkerCommand } from './worker';
 import { registerScheduleCommands } from './schedules';
 import { registerServeCommand } from './serve';
+import { registerConfigCommands } from './config';
 
 /** The `bq-sftp` command. Each module registers its own verbs. */
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerScheduleCommands(program);
   registerServeCommand(program);
+  registerConfigCommands(program);
   registerSftpCommands(program);
   return program;
 }

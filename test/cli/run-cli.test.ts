@@ -62,3 +62,28 @@ test('bq-sftp worker + run/status/runs/retry through the real binary; bad input 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('bq-sftp config check validates without contacting anything; config show redacts secrets', () => {
+  const config = testConfig();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bqsftp-cfg-'));
+  try {
+    const good = path.join(dir, 'good.json');
+    fs.writeFileSync(good, JSON.stringify({ ...config, temporal: { ...config.temporal, address: '127.0.0.1:1' } }));
+    const ok = cli(['config', 'check', '--json', '-c', good]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout).exports, Object.keys(config.exports));
+
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ ...config, transfer: { concurrency: 0 } }));
+    const refused = cli(['config', 'check', '-c', bad]);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /transfer\.concurrency: must be a whole number between 1 and 64/);
+
+    const shown = cli(['config', 'show', '-c', good]);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.equal(JSON.parse(shown.stdout).sftp.password, '***');
+    assert.ok(!shown.stdout.includes(config.sftp.password!), 'the password is not printed');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { exportNames, redactConfig } from '../config';
+import { addConfigOption, loadCliConfig } from './config-option';
+import { printJson, printLine, processIo } from './output';
+
+/** `bq-sftp config check|show`: validate the config without touching any server; print it with secrets redacted. */
+export function registerConfigCommands(program: Command): void {
+  const io = processIo();
+  const config = program.command('config').description('check the config, or print it with secrets redacted');
+  addConfigOption(
+    config
+      .command('check')
+      .description('validate the config: exit 0 when valid, 2 with every problem named by its field (nothing is contacted)')
+      .option('--json', 'machine-readable output'),
+  ).action((opts: { config?: string; json?: boolean }) => {
+    const cfg = loadCliConfig(opts);
+    const names = exportNames(cfg);
+    if (opts.json) {
+      printJson(io, { valid: true, exports: names, temporal: { address: cfg.temporal.address, namespace: cfg.temporal.namespace, task_queue: cfg.temporal.task_queue } });
+      return;
+    }
+    printLine(io, `config OK: ${names.length} export${names.length === 1 ? '' : 's'} (${names.join(', ')})`);
+    printLine(io, `  Temporal ${cfg.temporal.address}, namespace ${cfg.temporal.namespace}, task queue ${cfg.temporal.task_queue}`);
+    printLine(io, `  SFTP ${cfg.sftp.username}@${cfg.sftp.host}:${cfg.sftp.port} ${cfg.sftp.directory}`);
+  });
+  addConfigOption(config.command('show').description('print the effective config (defaults filled in) as JSON, secrets as ***')).action(
+    (opts: { config?: string }) => printJson(io, redactConfig(loadCliConfig(opts))),
+  );
+}
