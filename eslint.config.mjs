@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tools/', '.stack/', '.bench/', 'scratch/', 'bin/*.js'] },
+  { ignores: ['node_modules/', 'dist/', '.tools/', '.stack/', '.bench/', 'scratch/', 'bin/*.js', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,6 +4,7 @@ import { buildActivityDeps } from './activities/deps';
 import { loadConfig, type Config } from './config';
 import { workflowBundlePath } from './temporal/workflow-bundle';
 import { connectWorkerConnection, type TemporalSettings } from './temporal/connection';
+import { dataConverterFor } from './codec/data-converter';
 
 export interface WorkerOptions {
   config: Config;
@@ -24,7 +25,13 @@ function installRuntime(): void {
 }
 
 export function temporalSettings(config: Config): TemporalSettings {
-  return { address: config.temporal.address, namespace: config.temporal.namespace, apiKey: config.temporal.api_key, tls: config.temporal.tls };
+  return {
+    address: config.temporal.address,
+    namespace: config.temporal.namespace,
+    apiKey: config.temporal.api_key,
+    tls: config.temporal.tls,
+    encryption: config.encryption,
+  };
 }
 
 export interface BqSftpWorker {
@@ -45,6 +52,7 @@ export async function createWorker(opts: WorkerOptions): Promise<BqSftpWorker> {
     taskQueue: opts.taskQueue ?? opts.config.temporal.task_queue,
     workflowBundle: { codePath: await workflowBundlePath() },
     activities: createActivities(deps),
+    dataConverter: dataConverterFor(opts.config.encryption),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 20,
     // On SIGINT/SIGTERM running activities are cancelled after this grace time, so transfers clean up.
     shutdownGraceTime: '10 seconds',

@@ -18,6 +18,7 @@ export async function clientFor(config: Config): Promise<Client> {
     namespace: config.temporal.namespace,
     apiKey: config.temporal.api_key,
     tls: config.temporal.tls,
+    encryption: config.encryption,
   });
 }
 

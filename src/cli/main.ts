@@ -6,6 +6,7 @@ import { registerRunCommands } from './runs';
 import { registerWorkerCommand } from './worker';
 import { registerScheduleCommands } from './schedules';
 import { registerServeCommand } from './serve';
+import { registerCodecServerCommand } from './codec-server';
 import { registerConfigCommands } from './config';
 
 /** The `bq-sftp` command. Each module registers its own verbs. */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerScheduleCommands(program);
   registerServeCommand(program);
+  registerCodecServerCommand(program);
   registerConfigCommands(program);
   registerSftpCommands(program);
   return program;

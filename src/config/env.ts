@@ -47,6 +47,7 @@ export const ENV_FIELDS: readonly EnvField[] = [
   f('TEMPORAL_TASK_QUEUE', [['temporal', 'task_queue']]),
   f('TEMPORAL_API_KEY', [['temporal', 'api_key']]),
   f('TEMPORAL_UI_URL', [['temporal', 'ui_url']]),
+  f('BQSFTP_ENCRYPTION_KEYS', [['encryption', 'keys']]),
 ];
 
 /** Secrets: applied over a config file / EXPORT_CONFIG so they never have to be written into one. */
@@ -56,6 +57,7 @@ export const SECRET_ENV_OVERRIDES = [
   'SFTP_PASSPHRASE',
   'SLACK_WEBHOOK_URL',
   'TEMPORAL_API_KEY',
+  'BQSFTP_ENCRYPTION_KEYS',
 ] as const;
 
 /** Deployment settings: where this process finds Temporal, applied over a file / EXPORT_CONFIG too. */

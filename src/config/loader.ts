@@ -11,9 +11,10 @@
  *
  * On top of a file or EXPORT_CONFIG, the env vars in `ENV_OVERRIDES` still apply: the secrets
  * (`SFTP_PASSWORD`, `SFTP_PRIVATE_KEY`, `SFTP_PASSPHRASE`, `SLACK_WEBHOOK_URL`,
- * `TEMPORAL_API_KEY`), so they can stay out of files, and Temporal's connection settings
- * (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_TASK_QUEUE`, `TEMPORAL_UI_URL`), which
- * belong to the deployment. The other single env vars are used only in the env-var form.
+ * `TEMPORAL_API_KEY`, `BQSFTP_ENCRYPTION_KEYS`), so they can stay out of files, and Temporal's
+ * connection settings (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_TASK_QUEUE`,
+ * `TEMPORAL_UI_URL`), which belong to the deployment. The other single env vars are used only in
+ * the env-var form.
  * Empty env vars count as unset. With `opts.env`, `process.env` is never read.
  */
 import fs from 'node:fs';

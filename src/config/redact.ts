@@ -3,6 +3,7 @@
  * No Node built-ins here: workflow code may import this module.
  */
 import type { Config } from './schema';
+import { parseKeyRing } from '../codec/keys';
 
 export const REDACTED = '***';
 
@@ -14,6 +15,7 @@ export const SECRET_FIELDS = [
   ['slack', 'webhook_url'],
   ['temporal', 'api_key'],
   ['http', 'auth_token'],
+  ['encryption', 'keys'],
 ] as const;
 
 type Block = Record<string, unknown>;
@@ -35,5 +37,8 @@ export function configSecrets(config: Config): string[] {
     const v = (config as unknown as Record<string, Block | undefined>)[block]?.[key];
     if (typeof v === 'string' && v !== '') out.push(v);
   }
+  // each key on its own too: a leak of one key is as bad as a leak of the whole ring
+  const ring = (config as Partial<Config>).encryption?.keys;
+  if (ring) out.push(...parseKeyRing(ring).entries.map((e) => e.base64));
   return out;
 }

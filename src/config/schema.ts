@@ -9,6 +9,7 @@
  * No Node built-ins here: workflow code may import this module (e.g. for the types).
  */
 import { z } from 'zod';
+import { ENCRYPTION_KEYS_ENV, KEY_ID_PATTERN, parseKeyRing } from '../codec/keys';
 
 // ---------------------------------------------------------------------------------------------
 // Reusable field validators
@@ -144,6 +145,46 @@ export const temporalSchema = z
     api_key: nonEmptyString().optional(),
     tls: temporalTlsSchema.optional(),
   });
+
+/**
+ * Payload encryption (off unless `keys` is set). `keys` is the key ring `id:base64,...`, normally
+ * from BQSFTP_ENCRYPTION_KEYS; `key_id` encrypts (default: the first key listed), all keys decrypt.
+ */
+export const encryptionObjectSchema = z
+  .strictObject({
+    key_id: z.string().regex(KEY_ID_PATTERN, "must be 1-64 letters, digits, '.', '_' or '-'").optional(),
+    keys: z.string().optional(),
+  })
+  .superRefine(
+    (enc, ctx) => {
+      // RUN_ALWAYS: a wrong-typed field has its own issue already
+      if (enc.keys !== undefined && typeof enc.keys !== 'string') return;
+      if (enc.keys === undefined || enc.keys.trim() === '') {
+        if (enc.key_id !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['keys'],
+            message: `required when encryption.key_id is set: set ${ENCRYPTION_KEYS_ENV}="<id>:<base64 of 32 bytes>,..." (keep key material out of config files)`,
+          });
+        }
+        return;
+      }
+      const { entries, problems } = parseKeyRing(enc.keys);
+      for (const message of problems) ctx.addIssue({ code: 'custom', path: ['keys'], message });
+      if (problems.length === 0 && typeof enc.key_id === 'string' && !entries.some((e) => e.id === enc.key_id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['key_id'],
+          message: `"${enc.key_id}" is not among the encryption keys (${entries.map((e) => e.id).join(', ')}): add it to ${ENCRYPTION_KEYS_ENV} or use one of those`,
+        });
+      }
+    },
+    RUN_ALWAYS,
+  );
+
+export const encryptionSchema = encryptionObjectSchema.transform((enc) =>
+  enc.keys ? { ...enc, key_id: enc.key_id ?? parseKeyRing(enc.keys).entries[0].id } : enc,
+);
 
 export const bigquerySchema = z
   .strictObject({
@@ -353,6 +394,7 @@ const exportsSchema = z
 
 const configObjectSchema = z.strictObject({
   temporal: temporalSchema.prefault({}),
+  encryption: encryptionSchema.prefault({}),
   bigquery: bigquerySchema.prefault({}),
   gcs: gcsSchema,
   sftp: sftpSchema,
@@ -392,6 +434,7 @@ const STRICT_OBJECTS: Record<string, { shape: object }> = {
   '': configObjectSchema,
   temporal: temporalSchema,
   'temporal.tls': temporalTlsSchema,
+  encryption: encryptionObjectSchema,
   bigquery: bigquerySchema,
   gcs: gcsSchema,
   sftp: sftpSchema,

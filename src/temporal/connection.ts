@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { dataConverterFor } from '../codec/data-converter';
+import type { EncryptionSettings } from '../codec/encryption';
 
 /** Where Temporal is: the dev server locally, Temporal Cloud or a cluster in production. */
 export interface TemporalSettings {
@@ -8,6 +10,8 @@ export interface TemporalSettings {
   namespace: string;
   apiKey?: string;
   tls?: { cert_path: string; key_path: string; ca_path?: string; server_name?: string };
+  /** the config's `encryption` block: with keys set, payloads are encrypted (see src/codec) */
+  encryption?: EncryptionSettings;
 }
 
 function tlsOptions(settings: TemporalSettings) {
@@ -23,7 +27,7 @@ function tlsOptions(settings: TemporalSettings) {
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
   const connection = await Connection.connect({ address: settings.address, tls: tlsOptions(settings), apiKey: settings.apiKey });
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFor(settings.encryption) });
 }
 
 export async function connectWorkerConnection(settings: TemporalSettings): Promise<NativeConnection> {

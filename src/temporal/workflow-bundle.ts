@@ -21,7 +21,7 @@ function cacheDir(): string {
 /** A digest of the workflow sources and the SDK version: a new bundle whenever either changes. */
 export function workflowSourceDigest(): string {
   const h = crypto.createHash('sha256');
-  h.update((require('@temporalio/workflow/package.json') as { version: string }).version);
+  h.update(fs.readFileSync(require.resolve('@temporalio/workflow/package.json')));
   for (const name of fs.readdirSync(WORKFLOWS_DIR).sort()) {
     h.update(name).update(fs.readFileSync(path.join(WORKFLOWS_DIR, name)));
   }
