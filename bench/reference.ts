@@ -14,18 +14,20 @@ export function referenceKey(info: StackInfo, benchDir: string): string {
     fs.chmodSync(copy, 0o600);
     execFileSync('ssh-keygen', ['-q', '-p', '-P', info.sftp.keyUser.passphrase, '-N', '', '-f', copy]);
   }
+  // the same host key under the port of the bench's latency proxy too
   const known = path.join(benchDir, 'known_hosts');
-  fs.writeFileSync(known, `${info.sftp.knownHostsLine}\n`);
+  const viaProxy = info.sftp.knownHostsLine.replace(/^\S+/, '[127.0.0.1]:*');
+  fs.writeFileSync(known, `${info.sftp.knownHostsLine}\n${viaProxy}\n`);
   return copy;
 }
 
 /** Runs an sftp batch as the key user; returns wall seconds. */
-export function sftpBatch(info: StackInfo, benchDir: string, commands: string[]): number {
+export function sftpBatch(info: StackInfo, benchDir: string, commands: string[], port = info.sftp.port): number {
   const key = referenceKey(info, benchDir);
   const batch = path.join(benchDir, 'batch.txt');
   fs.writeFileSync(batch, `${commands.join('\n')}\n`);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('sftp', ['-q', '-b', batch, '-i', key, '-P', String(info.sftp.port),
+  const r = spawnSync('sftp', ['-q', '-b', batch, '-i', key, '-P', String(port),
     '-o', `UserKnownHostsFile=${path.join(benchDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
     `${info.sftp.keyUser.username}@${info.sftp.host}`], { encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

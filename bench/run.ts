@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readStackInfo } from '../src/stack/stack-info';
 import { repoRoot } from '../src/stack/layout';
 import { createStorage } from '../src/gcs/client';
@@ -28,12 +28,14 @@ const opt = (name: string, dflt: number) => {
 const JSON_OUT = args.includes('--json');
 const ONLY = (() => {
   const i = args.indexOf('--only');
-  return i >= 0 ? args[i + 1].split(',') : ['P1', 'P2', 'P3', 'P4'];
+  return i >= 0 ? args[i + 1].split(',') : ['P1', 'P2', 'P2W', 'P3', 'P4'];
 })();
 const SIZE_MIB = opt('size-mib', 1024);
 const ROUNDS = opt('rounds', 3);
 const SMALL_FILES = opt('small-files', 1000);
 const VERIFY_FILES = opt('verify-files', 10_000);
+const WAN_FILES = opt('wan-files', 200);
+const RTT_MS = opt('rtt-ms', 20);
 
 const info = readStackInfo();
 const benchDir = path.join(repoRoot, '.bench');
@@ -46,7 +48,7 @@ const log = (s: string) => {
   if (!JSON_OUT) process.stdout.write(`${s}\n`);
 };
 
-function benchConfig(): string {
+function benchConfig(sftpPort = info.sftp.port, file = 'config.json'): string {
   const demo = JSON.parse(fs.readFileSync(info.demoConfigPath, 'utf8'));
   const cfg = {
     ...demo,
@@ -56,12 +58,13 @@ function benchConfig(): string {
       ...(process.env.BENCH_AUTH === 'password'
         ? { username: info.sftp.passwordUser.username, password: info.sftp.passwordUser.password }
         : { username: info.sftp.keyUser.username, private_key_path: info.sftp.keyUser.privateKeyPath, passphrase: info.sftp.keyUser.passphrase }),
-      host: info.sftp.host, port: info.sftp.port, directory: '/upload/bench', host_key: info.sftp.hostKeyFingerprint, max_connections: 8,
+      host: info.sftp.host, port: sftpPort, directory: '/upload/bench', host_key: info.sftp.hostKeyFingerprint, max_connections: 8,
     },
     transfer: { concurrency: 8 },
     exports: {
       bench_p1: { query: 'SELECT 1', file_prefix: 'P1' },
       bench_p2: { query: 'SELECT 1', file_prefix: 'P2' },
+      bench_p2w: { query: 'SELECT 1', file_prefix: 'P2' },
       bench_p4: { query: 'SELECT 1', file_prefix: 'P4', destination: '/upload/bench-p4' },
       bench_p3: {
         query: "SELECT x AS id, CONCAT('row-', CAST(x AS STRING), '-', REPEAT('z', 80)) AS payload FROM UNNEST(GENERATE_ARRAY(1, 100000)) AS x",
@@ -69,7 +72,7 @@ function benchConfig(): string {
       },
     },
   };
-  const p = path.join(benchDir, 'config.json');
+  const p = path.join(benchDir, file);
   fs.writeFileSync(p, JSON.stringify(cfg, null, 2), { mode: 0o600 });
   return p;
 }
@@ -82,7 +85,7 @@ function clearJailDir(remote: string): void {
   fs.chownSync(dir, uid, gid);
 }
 
-function runChild(kind: 'transfer' | 'verify', configPath: string, exportName: string): { seconds: number; maxRssMb: number; baselineRssMb: number } {
+function runChild(kind: 'transfer' | 'verify', configPath: string, exportName: string): { seconds: number; cpuSeconds: number; maxRssMb: number; baselineRssMb: number } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'transfer-child.ts'), kind, configPath, exportName, DATE,
     `gs://${info.gcs.bucket}/${exportName}/20250108/`], { encoding: 'utf8', env: { ...process.env, METADATA_SERVER_DETECTION: 'none' }, maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`);
@@ -172,32 +175,103 @@ function activitySeconds(history: History, type: string): number {
   throw new Error(`no completed ${type} in the history`);
 }
 
-async function p2(configPath: string) {
-  log(`P2: ${SMALL_FILES} × 64 KiB objects, files/s vs OpenSSH sftp -b batch put (${ROUNDS} rounds)`);
-  const dir = path.join(benchDir, `p2-${SMALL_FILES}`);
+/** Busy CPU seconds of the whole machine so far (all cores, from /proc/stat). */
+function machineBusySeconds(): number {
+  const [, ...v] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = v.map(Number);
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/** CPU seconds a process has used so far (user + system, /proc/<pid>/stat). */
+function processCpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const gcsPid = (): number => Number(fs.readFileSync(path.join(repoRoot, '.stack/pids/gcs.pid'), 'utf8'));
+
+/** Machine CPU, and the GCS emulator's share, spent while `fn` runs. */
+function cpuOf<T>(fn: () => T): { value: T; machine: number; gcs: number } {
+  const m0 = machineBusySeconds();
+  const g0 = processCpuSeconds(gcsPid());
+  const value = fn();
+  return { value, machine: machineBusySeconds() - m0, gcs: processCpuSeconds(gcsPid()) - g0 };
+}
+
+/** `count` local 64 KiB files, and the same bytes as the objects of `exportName`'s run. */
+async function ensureSmallFiles(exportName: string, count: number): Promise<string> {
+  const dir = path.join(benchDir, `p2-${count}`);
   fs.mkdirSync(dir, { recursive: true });
-  const names = Array.from({ length: SMALL_FILES }, (_, i) => `P2_20250108-${String(i).padStart(12, '0')}.bin`);
-  const [existing] = await bucket.getFiles({ prefix: 'bench_p2/20250108/' });
+  const prefix = `${exportName}/20250108/`;
+  const names = Array.from({ length: count }, (_, i) => `P2_20250108-${String(i).padStart(12, '0')}.bin`);
+  const [existing] = await bucket.getFiles({ prefix });
   const have = new Set(existing.map((f) => f.name));
+  if (existing.length > count) throw new Error(`${prefix} holds ${existing.length} objects, expected ${count}: delete them first`);
   for (let i = 0; i < names.length; i += 32) {
     await Promise.all(names.slice(i, i + 32).map(async (n) => {
       const local = path.join(dir, n);
       if (!fs.existsSync(local)) fs.writeFileSync(local, crypto.randomBytes(64 * 1024));
-      if (!have.has(`bench_p2/20250108/${n}`)) await bucket.file(`bench_p2/20250108/${n}`).save(fs.readFileSync(local), { resumable: false });
+      if (!have.has(prefix + n)) await bucket.file(prefix + n).save(fs.readFileSync(local), { resumable: false });
     }));
   }
+  return dir;
+}
+
+/** Our transferFiles of `count` small objects vs `sftp -b` put of the same files, through `sftpPort`. */
+async function smallFiles(label: string, exportName: string, count: number, configPath: string, sftpPort: number) {
+  const dir = await ensureSmallFiles(exportName, count);
   const ours: number[] = [];
   const ref: number[] = [];
+  const cpu = { ours_machine_ms_per_file: [] as number[], ours_node_ms_per_file: [] as number[], ours_gcs_ms_per_file: [] as number[], openssh_machine_ms_per_file: [] as number[] };
   for (let i = 0; i < ROUNDS; i++) {
     clearJailDir('/upload/bench');
-    ref.push(sftpBatch(info, benchDir, [`put ${dir}/* /upload/bench/`]));
+    const r = cpuOf(() => sftpBatch(info, benchDir, [`put ${dir}/* /upload/bench/`], sftpPort));
+    ref.push(r.value);
+    cpu.openssh_machine_ms_per_file.push((r.machine / count) * 1000);
     clearJailDir('/upload/bench');
-    ours.push(runChild('transfer', configPath, 'bench_p2').seconds);
-    log(`  round ${i + 1}: openssh ${fmt(SMALL_FILES / ref.at(-1)!, 0)} files/s, ours ${fmt(SMALL_FILES / ours.at(-1)!, 0)} files/s`);
+    const o = cpuOf(() => runChild('transfer', configPath, exportName));
+    ours.push(o.value.seconds);
+    cpu.ours_machine_ms_per_file.push((o.machine / count) * 1000);
+    cpu.ours_node_ms_per_file.push((o.value.cpuSeconds / count) * 1000);
+    cpu.ours_gcs_ms_per_file.push((o.gcs / count) * 1000);
+    log(`  round ${i + 1}: openssh ${fmt(count / ref.at(-1)!, 0)} files/s (machine CPU ${fmt(cpu.openssh_machine_ms_per_file.at(-1)!)} ms/file), ` +
+      `ours ${fmt(count / ours.at(-1)!, 0)} files/s (machine CPU ${fmt(cpu.ours_machine_ms_per_file.at(-1)!)} ms/file: our process ${fmt(cpu.ours_node_ms_per_file.at(-1)!)}, GCS emulator ${fmt(cpu.ours_gcs_ms_per_file.at(-1)!)})`);
   }
-  const o = stat(ours.map((s) => SMALL_FILES / s));
-  const rf = stat(ref.map((s) => SMALL_FILES / s));
-  return { files: SMALL_FILES, ours_files_per_s: o, openssh_files_per_s: rf, ratio: o.median / rf.median };
+  const o = stat(ours.map((s) => count / s));
+  const rf = stat(ref.map((s) => count / s));
+  const cpuStats = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, stat(v)]));
+  return { label, files: count, ours_files_per_s: o, openssh_files_per_s: rf, ratio: o.median / rf.median, cpu: cpuStats };
+}
+
+async function p2(configPath: string) {
+  log(`P2: ${SMALL_FILES} × 64 KiB objects, files/s vs OpenSSH sftp -b batch put, loopback (${ROUNDS} rounds)`);
+  return smallFiles('loopback', 'bench_p2', SMALL_FILES, configPath, info.sftp.port);
+}
+
+/** P2 through a proxy that adds RTT_MS of round-trip time: a partner's server across the internet. */
+async function p2Wan() {
+  log(`P2W: ${WAN_FILES} × 64 KiB objects through a ${RTT_MS} ms RTT proxy, files/s vs OpenSSH sftp -b (${ROUNDS} rounds)`);
+  const proxy = await startProxyProcess(info.sftp.port, RTT_MS / 2);
+  try {
+    return { rtt_ms: RTT_MS, ...(await smallFiles(`${RTT_MS} ms RTT`, 'bench_p2w', WAN_FILES, benchConfig(proxy.port, 'config-wan.json'), proxy.port)) };
+  } finally {
+    proxy.child.kill('SIGTERM');
+  }
+}
+
+function startProxyProcess(targetPort: number, oneWayMs: number): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'latency-proxy.ts'), String(targetPort), String(oneWayMs)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":(\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`latency proxy exited with ${code}`)));
+  });
 }
 
 async function p3(configPath: string) {
@@ -270,6 +344,7 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = { machine, date: new Date().toISOString() };
   if (ONLY.includes('P1')) results.P1 = await p1(configPath);
   if (ONLY.includes('P2')) results.P2 = await p2(configPath);
+  if (ONLY.includes('P2W')) results.P2W = await p2Wan();
   if (ONLY.includes('P3')) results.P3 = await p3(configPath);
   if (ONLY.includes('P4')) results.P4 = await p4(configPath);
   clearJailDir('/upload/bench');
@@ -280,7 +355,12 @@ async function main(): Promise<void> {
   log('\nSummary (median, min–max):');
   const r = results as Record<string, Record<string, Stat & number>>;
   if (r.P1) log(`  P1 ${SIZE_MIB} MiB: ours ${range(r.P1.ours_s)} s vs OpenSSH ${range(r.P1.openssh_s)} s → ${fmt(r.P1.ratio)}× OpenSSH, worker peak RSS ${range(r.P1.peak_rss_mb, 0)} MB, of which ${range(r.P1.baseline_rss_mb, 0)} MB before the transfer started (target ≥ 0.9×, < 150 MB)`);
-  if (r.P2) log(`  P2 ${SMALL_FILES} × 64 KiB: ours ${range(r.P2.ours_files_per_s, 0)} files/s vs OpenSSH ${range(r.P2.openssh_files_per_s, 0)} → ${fmt(r.P2.ratio)}× (target ≥ 2×)`);
+  for (const key of ['P2', 'P2W'] as const) {
+    const x = r[key] as unknown as Awaited<ReturnType<typeof smallFiles>> | undefined;
+    if (!x) continue;
+    log(`  ${key} ${x.files} × 64 KiB, ${x.label}: ours ${range(x.ours_files_per_s, 0)} files/s vs OpenSSH ${range(x.openssh_files_per_s, 0)} → ${fmt(x.ratio)}× (target ≥ 2×); ` +
+      `machine CPU per file: ours ${range(x.cpu.ours_machine_ms_per_file)} ms (our process ${range(x.cpu.ours_node_ms_per_file)}, GCS emulator ${range(x.cpu.ours_gcs_ms_per_file)}), OpenSSH ${range(x.cpu.openssh_machine_ms_per_file)} ms`);
+  }
   if (r.P3) log(`  P3 ExportWorkflow overhead: ${range(r.P3.overhead_s)} s = ${range(r.P3.overhead_pct_of_transfer, 1)} % of a ${range(r.P3.transfer_s)} s transfer (target ≤ 15 %)`);
   if (r.P4) log(`  P4 verifySync ${VERIFY_FILES} files: ${range(r.P4.seconds)} s (target ≤ 5 s)`);
 }
