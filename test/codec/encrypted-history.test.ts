@@ -140,14 +140,17 @@ test('with encryption on, history holds no plaintext of a marker; the codec serv
   const cfgPath = path.join(dir, 'config.json');
   fs.writeFileSync(cfgPath, JSON.stringify({ ...config, encryption: { key_id: 'k2' } }));
   const { child, url } = await startCodecServer(cfgPath, keys);
+  // the default allowed origins come from temporal.ui_url (the stack's UI port may be moved)
+  const uiOrigin = new URL(config.temporal.ui_url ?? 'http://127.0.0.1:8233').origin;
+  const uiAsLocalhost = uiOrigin.replace('127.0.0.1', 'localhost');
   try {
     const res = await fetch(`${url}/decode`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-namespace': config.temporal.namespace, origin: 'http://127.0.0.1:8233' },
+      headers: { 'content-type': 'application/json', 'x-namespace': config.temporal.namespace, origin: uiOrigin },
       body: JSON.stringify({ payloads: cliPayloads }),
     });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('access-control-allow-origin'), 'http://127.0.0.1:8233');
+    assert.equal(res.headers.get('access-control-allow-origin'), uiOrigin);
     const decoded = ((await res.json()) as { payloads: JsonPayload[] }).payloads;
     assert.equal(decoded.length, cliPayloads.length);
     for (const p of decoded) assert.equal(b64(p.metadata.encoding), 'json/plain');
@@ -157,10 +160,10 @@ test('with encryption on, history holds no plaintext of a marker; the codec serv
 
     const preflight = await fetch(`${url}/decode`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:8233', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+      headers: { origin: uiAsLocalhost, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
     });
     assert.ok(preflight.ok, 'the UI opened as localhost is allowed too (default origins come from temporal.ui_url)');
-    assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://localhost:8233');
+    assert.equal(preflight.headers.get('access-control-allow-origin'), uiAsLocalhost);
 
     // Temporal's own CLI speaks the same protocol as the Web UI
     const viaCodec = JSON.parse(show(['--codec-endpoint', url])) as { events: Record<string, unknown>[] };
