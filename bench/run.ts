@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --size-mib 1024 --rounds 3 --json]
+ * npm run bench [-- --size-mib 1024 --rounds 3 --only P1,P2,P2W,P3,P4 --rtt-ms 20 --lean --json]
  * Measures our transfer against OpenSSH's own sftp in the same run, on the local stack.
  */
 import crypto from 'node:crypto';
@@ -36,6 +36,8 @@ const SMALL_FILES = opt('small-files', 1000);
 const VERIFY_FILES = opt('verify-files', 10_000);
 const WAN_FILES = opt('wan-files', 200);
 const RTT_MS = opt('rtt-ms', 20);
+/** --lean: the worker runs with the Dockerfile's memory settings (one malloc arena, 2 MiB young generation) */
+const LEAN_ENV: Record<string, string> = args.includes('--lean') ? { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=2' } : {};
 
 const info = readStackInfo();
 const benchDir = path.join(repoRoot, '.bench');
@@ -115,13 +117,13 @@ function makeRandomFile(file: string, bytes: number): void {
 async function p1(configPath: string) {
   const bytes = SIZE_MIB * 1024 * 1024;
   const local = path.join(benchDir, `p1-${SIZE_MIB}MiB.bin`);
-  log(`P1: one ${SIZE_MIB} MiB object GCS→SFTP vs OpenSSH sftp put from local disk (${ROUNDS} rounds)`);
+  log(`P1: one ${SIZE_MIB} MiB object GCS→SFTP vs OpenSSH sftp put from local disk (${ROUNDS} rounds${LEAN_ENV.NODE_OPTIONS ? ', lean worker' : ''})`);
   makeRandomFile(local, bytes);
   await ensureObject(`bench_p1/20250108/P1_20250108-000000000000.bin`, local);
   // a real `bq-sftp worker` process runs TransferWorkflow: its time is the activity's (history
   // timestamps), its peak RSS the process's high-water mark, reset before every round
   const config = loadConfig({ path: configPath });
-  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p1-worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN' } });
+  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p1-worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', ...LEAN_ENV } });
   const client = await clientFor(config);
   const ours: number[] = [];
   const ref: number[] = [];
@@ -150,7 +152,7 @@ async function p1(configPath: string) {
   }
   const o = stat(ours);
   const rf = stat(ref);
-  return { size_mib: SIZE_MIB, ours_s: o, openssh_s: rf, ratio: rf.median / o.median, ours_mib_s: SIZE_MIB / o.median, peak_rss_mb: stat(rss), baseline_rss_mb: stat(base) };
+  return { size_mib: SIZE_MIB, lean: Boolean(LEAN_ENV.NODE_OPTIONS), ours_s: o, openssh_s: rf, ratio: rf.median / o.median, ours_mib_s: SIZE_MIB / o.median, peak_rss_mb: stat(rss), baseline_rss_mb: stat(base) };
 }
 
 /** VmRSS / VmHWM of a process, in MB. */
