@@ -6,8 +6,17 @@ import { workflowBundlePath } from './temporal/workflow-bundle';
 import { connectWorkerConnection, type TemporalSettings } from './temporal/connection';
 import { dataConverterFor } from './codec/data-converter';
 
+/**
+ * What a worker process runs: both (the default), or one half, so transfers can run in processes
+ * without the workflow sandbox (≈ 30 MB less) and workflows in processes without the Google and
+ * SSH clients' work. Every task queue needs at least one worker of each half.
+ */
+export const WORKER_ROLES = ['all', 'activities', 'workflows'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
 export interface WorkerOptions {
   config: Config;
+  role?: WorkerRole;
   /** overrides of the config's Temporal block (tests use their own task queue) */
   taskQueue?: string;
   deps?: Partial<ActivityDeps>;
@@ -46,12 +55,13 @@ export async function createWorker(opts: WorkerOptions): Promise<BqSftpWorker> {
   installRuntime();
   const deps: ActivityDeps = { ...buildActivityDeps(opts.config), ...opts.deps };
   const connection = opts.connection ?? (await connectWorkerConnection(temporalSettings(opts.config)));
+  const role = opts.role ?? 'all';
   const worker = await Worker.create({
     connection,
     namespace: opts.config.temporal.namespace,
     taskQueue: opts.taskQueue ?? opts.config.temporal.task_queue,
-    workflowBundle: { codePath: await workflowBundlePath() },
-    activities: createActivities(deps),
+    ...(role === 'activities' ? {} : { workflowBundle: { codePath: await workflowBundlePath() } }),
+    ...(role === 'workflows' ? {} : { activities: createActivities(deps) }),
     dataConverter: dataConverterFor(opts.config.encryption),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 20,
     // On SIGINT/SIGTERM running activities are cancelled after this grace time, so transfers clean up.
@@ -81,10 +91,11 @@ export async function createWorker(opts: WorkerOptions): Promise<BqSftpWorker> {
   };
 }
 
-export async function runWorker(config: Config): Promise<void> {
-  const w = await createWorker({ config });
+export async function runWorker(config: Config, role: WorkerRole = 'all'): Promise<void> {
+  const w = await createWorker({ config, role });
+  const runs = role === 'all' ? '' : ` (${role} only)`;
   process.stdout.write(
-    `bq-sftp worker polling task queue "${config.temporal.task_queue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}); Ctrl-C stops it gracefully\n`,
+    `bq-sftp worker${runs} polling task queue "${config.temporal.task_queue}" on ${config.temporal.address} (namespace ${config.temporal.namespace}); Ctrl-C stops it gracefully\n`,
   );
   await w.run();
 }

@@ -19,9 +19,9 @@ export class WorkerProcess {
     return this.proc.pid!;
   }
 
-  static async start(opts: { configPath: string; logPath: string; env?: Record<string, string> }): Promise<WorkerProcess> {
+  static async start(opts: { configPath: string; logPath: string; env?: Record<string, string>; args?: string[] }): Promise<WorkerProcess> {
     const log = fs.openSync(opts.logPath, 'a');
-    const proc = spawn(process.execPath, [BIN, 'worker', '--config', opts.configPath], {
+    const proc = spawn(process.execPath, [BIN, 'worker', '--config', opts.configPath, ...(opts.args ?? [])], {
       env: { ...process.env, METADATA_SERVER_DETECTION: 'none', ...opts.env },
       stdio: ['ignore', log, log],
     });
