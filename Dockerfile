@@ -13,13 +13,14 @@ COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 
-# Memory: one malloc arena and a 2 MiB young generation took the worker's peak RSS during a
-# 512 MiB transfer from 245 MB to 195 MB at the same speed (npm run bench -- --only P1; README "Speed").
+# Memory: one malloc arena and 1 MiB semi-spaces took the worker's peak RSS in a 1 GiB transfer
+# from 249 MB to ~195 MB at the same speed; 144 MB in a `worker --only activities` process
+# (npm run bench -- --only P1 --lean [--split]; README "Speed").
 ENV NODE_ENV=production \
     CONFIG_PATH=/app/configs/exports.json \
     METADATA_SERVER_DETECTION=none \
     MALLOC_ARENA_MAX=1 \
-    NODE_OPTIONS=--max-semi-space-size=2
+    NODE_OPTIONS=--max-semi-space-size=1
 
 USER node
 

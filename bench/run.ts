@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --size-mib 1024 --rounds 3 --only P1,P2,P2W,P3,P4 --rtt-ms 20 --lean --json]
+ * npm run bench [-- --size-mib 1024 --rounds 3 --only P1,P2,P2W,P3,P4 --rtt-ms 20 --lean --split --json]
  * Measures our transfer against OpenSSH's own sftp in the same run, on the local stack.
  */
 import crypto from 'node:crypto';
@@ -36,8 +36,10 @@ const SMALL_FILES = opt('small-files', 1000);
 const VERIFY_FILES = opt('verify-files', 10_000);
 const WAN_FILES = opt('wan-files', 200);
 const RTT_MS = opt('rtt-ms', 20);
-/** --lean: the worker runs with the Dockerfile's memory settings (one malloc arena, 2 MiB young generation) */
-const LEAN_ENV: Record<string, string> = args.includes('--lean') ? { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=2' } : {};
+/** --lean: the worker runs with the Dockerfile's memory settings (one malloc arena, 1 MiB semi-spaces) */
+/** --split: transfers run in a `worker --only activities` process (measured), workflows in another */
+const SPLIT = args.includes('--split');
+const LEAN_ENV: Record<string, string> = args.includes('--lean') ? { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: process.env.BENCH_LEAN_NODE_OPTIONS || '--max-semi-space-size=1' } : {};
 
 const info = readStackInfo();
 const benchDir = path.join(repoRoot, '.bench');
@@ -117,7 +119,7 @@ function makeRandomFile(file: string, bytes: number): void {
 async function p1(configPath: string) {
   const bytes = SIZE_MIB * 1024 * 1024;
   const local = path.join(benchDir, `p1-${SIZE_MIB}MiB.bin`);
-  log(`P1: one ${SIZE_MIB} MiB object GCS→SFTP vs OpenSSH sftp put from local disk (${ROUNDS} rounds${LEAN_ENV.NODE_OPTIONS ? ', lean worker' : ''})`);
+  log(`P1: one ${SIZE_MIB} MiB object GCS→SFTP vs OpenSSH sftp put from local disk (${ROUNDS} rounds${LEAN_ENV.NODE_OPTIONS ? ', lean worker' : ''}${SPLIT ? ', RSS of an activities-only worker' : ''})`);
   if (SIZE_MIB > 2048) {
     // measured: uploading a 4 GiB object got fake-gcs-server OOM-killed at 24 GB RSS on a 24 GiB machine
     throw new Error(`--size-mib ${SIZE_MIB}: the local GCS emulator holds a whole object in memory several times over; ` +
@@ -128,7 +130,9 @@ async function p1(configPath: string) {
   // a real `bq-sftp worker` process runs TransferWorkflow: its time is the activity's (history
   // timestamps), its peak RSS the process's high-water mark, reset before every round
   const config = loadConfig({ path: configPath });
-  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p1-worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', ...LEAN_ENV } });
+  const workerEnv = { BQSFTP_LOG_LEVEL: 'WARN', ...LEAN_ENV };
+  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p1-worker.log'), env: workerEnv, args: SPLIT ? ['--only', 'activities'] : [] });
+  const workflowHalf = SPLIT ? await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p1-workflows.log'), env: workerEnv, args: ['--only', 'workflows'] }) : undefined;
   const client = await clientFor(config);
   const ours: number[] = [];
   const ref: number[] = [];
@@ -154,10 +158,11 @@ async function p1(configPath: string) {
   } finally {
     await client.connection.close();
     await worker.stop();
+    await workflowHalf?.stop();
   }
   const o = stat(ours);
   const rf = stat(ref);
-  return { size_mib: SIZE_MIB, lean: Boolean(LEAN_ENV.NODE_OPTIONS), ours_s: o, openssh_s: rf, ratio: rf.median / o.median, ours_mib_s: SIZE_MIB / o.median, peak_rss_mb: stat(rss), baseline_rss_mb: stat(base) };
+  return { size_mib: SIZE_MIB, lean: Boolean(LEAN_ENV.NODE_OPTIONS), split: SPLIT, ours_s: o, openssh_s: rf, ratio: rf.median / o.median, ours_mib_s: SIZE_MIB / o.median, peak_rss_mb: stat(rss), baseline_rss_mb: stat(base) };
 }
 
 /** VmRSS / VmHWM of a process, in MB. */
