@@ -17,7 +17,8 @@ import { exportName, withWorker } from '../helpers/export';
 import { startSlackReceiver } from '../helpers/slack-receiver';
 import { stack, uniqueId } from '../helpers/stack';
 import { reportFigures, sleep, waitFor } from './helpers/figures';
-import { freePort, PrivateEmulators } from './helpers/private-emulators';
+import { PrivateEmulators } from './helpers/private-emulators';
+import { freePort } from '../helpers/ports';
 import { activityAttempts, compareWithGcs, FAULT_DATE, folderState, removeLocalFolder, seedObjects } from './helpers/transfer-fixture';
 
 const OUTAGE_MS = 30_000;

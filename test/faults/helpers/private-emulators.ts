@@ -5,25 +5,14 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../helpers/ports';
 
 const run = promisify(execFile);
 const STACK_CLI = path.resolve(__dirname, '../../../src/stack/cli.ts');
 const REPO = path.resolve(__dirname, '../../..');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export type EmulatorName = 'gcs' | 'bigquery';
 
