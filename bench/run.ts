@@ -174,17 +174,23 @@ function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 const eventSeconds = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds) + (e.eventTime?.nanos ?? 0) / 1e9;
 
-/** From the activity's start to its completion, as the server recorded them. */
-function activitySeconds(history: History, type: string): number {
+/** Each completed activity's type and time from its start to its completion, as the server recorded them. */
+function activityDurations(history: History): { type: string; seconds: number }[] {
   const events = history.events ?? [];
-  for (const e of events) {
+  const byId = new Map(events.map((e) => [Number(e.eventId), e]));
+  return events.flatMap((e) => {
     const done = e.activityTaskCompletedEventAttributes;
-    if (!done) continue;
-    const scheduled = events.find((x) => Number(x.eventId) === Number(done.scheduledEventId));
-    const started = events.find((x) => Number(x.eventId) === Number(done.startedEventId));
-    if (scheduled?.activityTaskScheduledEventAttributes?.activityType?.name === type && started) return eventSeconds(e) - eventSeconds(started);
-  }
-  throw new Error(`no completed ${type} in the history`);
+    const started = done && byId.get(Number(done.startedEventId));
+    if (!done || !started) return [];
+    const type = byId.get(Number(done.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType?.name ?? '';
+    return [{ type, seconds: eventSeconds(e) - eventSeconds(started) }];
+  });
+}
+
+function activitySeconds(history: History, type: string): number {
+  const found = activityDurations(history).find((d) => d.type === type);
+  if (!found) throw new Error(`no completed ${type} in the history`);
+  return found.seconds;
 }
 
 /** Busy CPU seconds of the whole machine so far (all cores, from /proc/stat). */
@@ -303,19 +309,9 @@ async function p3(configPath: string) {
         await handle.result();
         const history = await handle.fetchHistory();
         const total = (Date.now() - t0) / 1000;
-        const ts = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds) + (e.eventTime?.nanos ?? 0) / 1e9;
-        const events = history.events ?? [];
-        let activities = 0;
-        let transfer = 0;
-        for (const e of events) {
-          const done = e.activityTaskCompletedEventAttributes;
-          if (!done) continue;
-          const scheduled = events.find((x) => Number(x.eventId) === Number(done.scheduledEventId))!;
-          const started = events.find((x) => Number(x.eventId) === Number(done.startedEventId))!;
-          const d = ts(e) - ts(started);
-          activities += d;
-          if (scheduled.activityTaskScheduledEventAttributes?.activityType?.name === 'transferFiles') transfer = d;
-        }
+        const durations = activityDurations(history);
+        const activities = durations.reduce((sum, d) => sum + d.seconds, 0);
+        const transfer = durations.find((d) => d.type === 'transferFiles')?.seconds ?? 0;
         totals.push(total);
         transfers.push(transfer);
         overheadPct.push(((total - activities) / Math.max(transfer, 1e-6)) * 100);
