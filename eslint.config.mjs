@@ -25,7 +25,8 @@ export default tseslint.config(
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries.
-    files: ['src/workflows/**/*.ts'],
+    // Each family keeps its workflows (and helpers shared with its activities) in its own folder.
+    files: ['src/workflows/**/*.ts', 'src/*/workflow.ts', 'src/*/*-workflow.ts', 'src/*/*-workflows.ts', 'src/*/naming.ts', 'src/*/workflow-shared/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [

@@ -2,8 +2,8 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../src/config';
 import { buildActivityDeps } from '../src/activities/deps';
-import { createTransferFiles } from '../src/activities/transfer';
-import { createVerifySync } from '../src/activities/verify';
+import { createTransferFiles } from '../src/export/transfer-files';
+import { createVerifySync } from '../src/export/verify-sync';
 
 async function main(): Promise<void> {
   const [kind, configPath, exportName, date, gcsPath] = process.argv.slice(2);

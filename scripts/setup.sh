@@ -41,36 +41,56 @@ else
   say "Debian packages present (openssh-server, postgresql)"
 fi
 
-# --- Go-built servers, pinned -----------------------------------------------------------------
+# --- Go-built servers, pinned, built side by side ---------------------------------------------
 command -v go >/dev/null || die "Go is not installed; it builds the Temporal CLI and the emulators (apt-get install golang or see go.dev)."
-mkdir -p "$TOOLS/bin" "$TOOLS/versions"
+mkdir -p "$TOOLS/bin" "$TOOLS/versions" "$TOOLS/logs"
 built() { [ -x "$TOOLS/bin/$1" ] && [ "$(cat "$TOOLS/versions/$1" 2>/dev/null)" = "$2" ]; }
 mark() { echo "$2" > "$TOOLS/versions/$1"; }
 
-go_install() { # name module@version
-  local name=$1 pkg=$2 version=${2##*@}
-  if built "$name" "$version"; then say "$name $version cached"; return; fi
-  say "building $name $version with go install (first time only; the Temporal CLI takes minutes) …"
-  local t=$(date +%s)
-  GOBIN="$TOOLS/bin" go install "$pkg"
-  mark "$name" "$version"; say "built $name in $(( $(date +%s) - t )) s"
+# Builds inside a downloaded module (for modules `go install pkg@v` refuses: the proxy withholds
+# their version list, or their go.mod has replace/exclude directives).
+build_in_module() { # module@version package-dir output
+  local dir
+  dir=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] && [ -d "$dir" ] || { echo "could not download $1" >&2; return 1; }
+  (cd "$dir" && go build -trimpath -o "$3" "$2")
 }
 
-go_install temporal github.com/temporalio/cli/cmd/temporal@v1.5.1
-go_install fake-gcs-server github.com/fsouza/fake-gcs-server@v1.55.1
+build_tool() { # name version command...
+  local name=$1 version=$2; shift 2
+  local t; t=$(date +%s)
+  if "$@"; then mark "$name" "$version"; echo "$(( $(date +%s) - t ))" > "$TOOLS/logs/$name.seconds"; return 0; fi
+  return 1
+}
 
-# The proxy refuses the emulator's version *list*, which `go install pkg@v` reads for deprecation
-# notices, but serves the module itself: download it and build inside the module.
-BQ_VERSION=v0.8.1
-if built bigquery-emulator "$BQ_VERSION"; then
-  say "bigquery-emulator $BQ_VERSION cached"
-else
-  say "building bigquery-emulator $BQ_VERSION (first time only; a few minutes) …"
-  t=$(date +%s)
-  dir=$(go mod download -json "github.com/goccy/bigquery-emulator@$BQ_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] && [ -d "$dir" ] || die "could not download github.com/goccy/bigquery-emulator@$BQ_VERSION"
-  (cd "$dir" && go build -trimpath -o "$TOOLS/bin/bigquery-emulator" ./cmd/bigquery-emulator)
-  mark bigquery-emulator "$BQ_VERSION"; say "built bigquery-emulator in $(( $(date +%s) - t )) s"
+declare -A pids=() versions=()
+start_build() { # name version command...
+  local name=$1 version=$2
+  if built "$name" "$version"; then say "$name $version cached"; return; fi
+  say "building $name $version (log: $TOOLS/logs/$name.log) …"
+  versions[$name]=$version
+  build_tool "$@" > "$TOOLS/logs/$name.log" 2>&1 &
+  pids[$name]=$!
+}
+
+start_build temporal v1.5.1 env GOBIN="$TOOLS/bin" go install github.com/temporalio/cli/cmd/temporal@v1.5.1
+start_build fake-gcs-server v1.55.1 env GOBIN="$TOOLS/bin" go install github.com/fsouza/fake-gcs-server@v1.55.1
+start_build bigquery-emulator v0.8.1 build_in_module github.com/goccy/bigquery-emulator@v0.8.1 ./cmd/bigquery-emulator "$TOOLS/bin/bigquery-emulator"
+# Docker Compose v2, only to validate docker-compose.yml in the tests (`docker compose config`).
+start_build docker-compose v2.40.3 build_in_module github.com/docker/compose/v2@v2.40.3 ./cmd "$TOOLS/bin/docker-compose"
+
+failed=()
+for name in "${!pids[@]}"; do
+  if wait "${pids[$name]}"; then
+    say "built $name ${versions[$name]} in $(cat "$TOOLS/logs/$name.seconds") s"
+  else
+    failed+=("$name (log: $TOOLS/logs/$name.log)")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  for f in "${failed[@]}"; do printf '[setup] ERROR: building %s failed; the end of its log:\n' "$f" >&2; done
+  for name in "${!pids[@]}"; do built "$name" "${versions[$name]}" || tail -n 15 "$TOOLS/logs/$name.log" >&2; done
+  exit 1
 fi
 
 say "done in $(( $(date +%s) - start )) s"

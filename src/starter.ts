@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from './config';
 import { getExport, parseRunDate } from './config';
-import { ExportWorkflow, type ExportInput, type ExportResult } from './workflows/export';
-import { exportWorkflowId } from './workflows/export-naming';
+import { ExportWorkflow, type ExportInput, type ExportResult } from './export/workflow';
+import { exportWorkflowId } from './export/naming';
 import { ExportDateKey, ExportNameKey, ExportStatusKey } from './workflows/search-attributes';
 
 export interface StartExportOptions {

@@ -3,11 +3,8 @@ import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import type { SftpPool } from '../sftp';
 import { ping } from './ping';
-import { createBqExport } from './bigquery';
-import { createTransferFiles } from './transfer';
-import { createVerifySync } from './verify';
 import { createNotifySlack } from './notify';
-import { createConfiguredExports } from './configured-exports';
+import { createExportActivities } from '../export/activities';
 
 /** Everything an activity needs from the worker; built once per worker process. */
 export interface ActivityDeps {
@@ -18,19 +15,15 @@ export interface ActivityDeps {
   fetch?: typeof fetch;
 }
 
+/** Every family's activities, registered on the one worker. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ping,
-    bqExport: createBqExport(deps),
-    transferFiles: createTransferFiles(deps),
-    verifySync: createVerifySync(deps),
     notifySlack: createNotifySlack(deps),
-    configuredExports: createConfiguredExports(deps),
+    ...createExportActivities(deps),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { BqExportInput, BqExportResult } from './bigquery';
-export type { TransferInput, TransferSummary, TransferProgress } from './transfer';
-export type { VerifyInput, VerifyResult } from './verify';
+export type { BqExportInput, BqExportResult, TransferInput, TransferSummary, TransferProgress, VerifyInput, VerifyResult } from '../export/activities';
 export type { FailureNotice } from './notify';

@@ -22,12 +22,6 @@ export async function clientFor(config: Config): Promise<Client> {
   });
 }
 
-/** The default logical date: yesterday (UTC), like a daily schedule's `ds`. */
-export function yesterday(now = new Date()): string {
-  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1));
-  return d.toISOString().slice(0, 10);
-}
-
 /** A run date given with `flag`; bad input is refused (exit 2) with a message that names the option. */
 export function optionDate(value: string, flag: string): string {
   try {

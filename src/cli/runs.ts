@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Config } from '../config';
-import { getExport, parseRunDate } from '../config';
+import { getExport, parseRunDate, yesterday } from '../config';
 import { runUrl } from '../activities/notify';
 import type { TransferProgress } from '../activities';
 import { startExport } from '../starter';
-import { describeFailure, exportProgressQuery, type ExportProgress, type ExportResult, type ExportWorkflow } from '../workflows/export';
-import { exportWorkflowId } from '../workflows/export-naming';
+import { describeFailure, exportProgressQuery, type ExportProgress, type ExportResult, type ExportWorkflow } from '../export/workflow';
+import { exportWorkflowId } from '../export/naming';
 import { ExportDateKey, ExportNameKey } from '../workflows/search-attributes';
-import { addConfigOption, optionDate, withClient, yesterday } from './config-option';
+import { addConfigOption, optionDate, withClient } from './config-option';
 import { EXIT_REFUSED, fail, formatBytes } from './output';
 
 interface RunOpts {

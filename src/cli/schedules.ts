@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { exportNames, getExport, type Config } from '../config';
-import { syncSchedules } from '../schedules/sync';
-import { backfill, dateRange } from '../schedules/backfill';
+import { syncSchedules } from '../export/schedules/sync';
+import { backfill, dateRange } from '../export/backfill';
 import { addConfigOption, optionDate, withClient } from './config-option';
 import { EXIT_REFUSED, fail } from './output';
 

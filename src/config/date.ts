@@ -34,3 +34,9 @@ export function parseRunDate(s: string): string {
 export function compactRunDate(date: string): string {
   return parseRunDate(date).replace(/-/g, '');
 }
+
+/** The default logical date: yesterday (UTC), like a daily schedule's `ds`. */
+export function yesterday(now = new Date()): string {
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1));
+  return d.toISOString().slice(0, 10);
+}

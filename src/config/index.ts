@@ -38,5 +38,5 @@ export {
 export { ENV_OVERRIDES, SECRET_ENV_OVERRIDES, TEMPORAL_ENV_OVERRIDES, type Env } from './env';
 export { redactConfig, configSecrets, REDACTED, SECRET_FIELDS } from './redact';
 export { exportNames, getExport, exportSchedule, type EffectiveSchedule } from './exports';
-export { parseRunDate, isRunDate, compactRunDate } from './date';
+export { parseRunDate, isRunDate, compactRunDate, yesterday } from './date';
 export { resolveSftpPrivateKey } from './private-key';

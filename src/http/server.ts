@@ -2,14 +2,13 @@ import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
-import { getExport, isConfigError, parseRunDate } from '../config';
+import { getExport, isConfigError, parseRunDate, yesterday } from '../config';
 import { hasControlChars } from '../config/schema';
 import { parseGcsUri } from '../gcs/client';
 import { runUrl } from '../activities/notify';
 import { startExport } from '../starter';
-import { describeFailure } from '../workflows/export';
-import { TransferWorkflow, VerifyWorkflow } from '../workflows/api';
-import { yesterday } from '../cli/config-option';
+import { describeFailure } from '../export/workflow';
+import { TransferWorkflow, VerifyWorkflow } from '../export/api-workflows';
 import { openApiDocument } from './openapi';
 import { describeIssues, startRunBody, transferBody, type TransferBody } from './schemas';
 

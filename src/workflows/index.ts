@@ -1,4 +1,4 @@
 export { PingWorkflow } from './ping';
-export { ExportWorkflow, exportProgressQuery } from './export';
-export { DailyExportsWorkflow } from './daily';
-export { TransferWorkflow, VerifyWorkflow } from './api';
+export { ExportWorkflow, exportProgressQuery } from '../export/workflow';
+export { DailyExportsWorkflow } from '../export/daily-workflow';
+export { TransferWorkflow, VerifyWorkflow } from '../export/api-workflows';

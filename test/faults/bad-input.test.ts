@@ -20,7 +20,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { buildActivityDeps } from '../../src/activities/deps';
-import { createTransferFiles } from '../../src/activities/transfer';
+import { createTransferFiles } from '../../src/export/transfer-files';
 import { clientFor } from '../../src/cli/config-option';
 import { isConfigError, loadConfig, type Config } from '../../src/config';
 import { createApi } from '../../src/http/server';

@@ -11,7 +11,7 @@ import type { TransferSummary } from '../../src/activities';
 import { createStorage } from '../../src/gcs/client';
 import { startExport } from '../../src/starter';
 import { DEMO_DATE } from '../../src/stack/demo-data';
-import type { ExportResult } from '../../src/workflows/export';
+import type { ExportResult } from '../../src/export/workflow';
 import { testConfig } from '../helpers/config';
 import { exportName, withWorker } from '../helpers/export';
 import { startSlackReceiver } from '../helpers/slack-receiver';

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities, TransferSummary, VerifyResult } from '../activities';
-import { heartbeatingTransferOptions, verificationOptions } from './activity-options';
+import { heartbeatingTransferOptions, verificationOptions } from '../workflows/activity-options';
 
 export interface ApiTransferInput {
   exportName: string;

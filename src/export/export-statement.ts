@@ -1,4 +1,4 @@
-import { fileExtension, runFileStem } from '../workflows/export-naming';
+import { fileExtension, runFileStem } from './naming';
 
 export interface ExportStatementInput {
   query: string;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backfill, dateRange } from '../../src/schedules/backfill';
+import { backfill, dateRange } from '../../src/export/backfill';
 import { ExportNameKey, ExportDateKey } from '../../src/workflows/search-attributes';
 import { testConfig } from '../helpers/config';
 import { exportName, listLocal, withWorker } from '../helpers/export';

@@ -10,11 +10,11 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { describeFailure, ExportWorkflow } from './export';
-import { exportWorkflowId } from './export-naming';
-import { logicalDate } from './logical-date';
-import { shortNotifyOptions } from './activity-options';
-import { ExportDateKey, ExportStatusKey, ScheduledStartTimeKey } from './search-attributes';
+import { describeFailure, ExportWorkflow } from './workflow';
+import { exportWorkflowId } from './naming';
+import { logicalDate } from '../workflows/logical-date';
+import { shortNotifyOptions } from '../workflows/activity-options';
+import { ExportDateKey, ExportStatusKey, ScheduledStartTimeKey } from '../workflows/search-attributes';
 
 export interface DailyExportsInput {
   /** the logical date; when absent it is derived from the schedule's scheduled time */

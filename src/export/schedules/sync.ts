@@ -1,5 +1,5 @@
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import type { Config } from '../config';
+import type { Config } from '../../config';
 import { desiredSchedules, scheduleFingerprint, toScheduleOptions } from './desired';
 
 export interface SyncPlan {

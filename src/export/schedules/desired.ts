@@ -1,7 +1,7 @@
 import type { ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import type { Config } from '../config';
-import type { DailyExportsInput } from '../workflows/daily';
+import type { Config } from '../../config';
+import type { DailyExportsInput } from '../daily-workflow';
 
 // Schedules belong to one deployment, named by its task queue (default `bq-sftp`): IDs are
 // `<task queue>-daily` and `<task queue>-export-<name>`, and the memo records the task queue.

@@ -2,8 +2,8 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import type { Config } from '../config';
 import { parseRunDate } from '../config';
 import { startExport } from '../starter';
-import { describeFailure } from '../workflows/export';
-import { exportWorkflowId } from '../workflows/export-naming';
+import { describeFailure } from './workflow';
+import { exportWorkflowId } from './naming';
 
 export interface BackfillItem {
   export_name: string;

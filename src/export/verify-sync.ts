@@ -4,11 +4,11 @@ import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { getExport, parseRunDate } from '../config';
 import type { SftpPool } from '../sftp';
-import { runFileStem } from '../workflows/export-naming';
+import { runFileStem } from './naming';
 import { markerNames } from './completion-markers';
-import { listSourceObjects } from './gcs-listing';
-import { withFailureMapping } from './failures';
-import { sftpEndpointFromConfig } from './sftp-endpoint';
+import { listSourceObjects } from '../activities/gcs-listing';
+import { withFailureMapping } from '../activities/failures';
+import { sftpEndpointFromConfig } from '../activities/sftp-endpoint';
 
 export interface VerifyInput {
   exportName: string;

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { SftpSession } from '../sftp';
-import type { SourceObject } from './gcs-listing';
+import type { SourceObject } from '../activities/gcs-listing';
 
 /** Names of a run's completion markers; both are written last. */
 export function markerNames(stem: string): { manifest: string; done: string } {

@@ -3,13 +3,13 @@ import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { getExport, parseRunDate } from '../config';
 import { assertSafeName, type RemoteEntry, type SftpPool } from '../sftp';
-import { runFileStem } from '../workflows/export-naming';
-import { listSourceObjects, type SourceObject } from './gcs-listing';
-import { permanentFailure, toApplicationFailure, withFailureMapping } from './failures';
-import { runLimited } from './run-limited';
-import { sftpEndpointFromConfig } from './sftp-endpoint';
+import { runFileStem } from './naming';
+import { listSourceObjects, type SourceObject } from '../activities/gcs-listing';
+import { permanentFailure, toApplicationFailure, withFailureMapping } from '../activities/failures';
+import { runLimited } from '../activities/run-limited';
+import { sftpEndpointFromConfig } from '../activities/sftp-endpoint';
 import { writeCompletionMarkers } from './completion-markers';
-import { watchForStall } from './stall-watchdog';
+import { watchForStall } from '../activities/stall-watchdog';
 
 export interface TransferInput {
   exportName: string;

@@ -3,10 +3,10 @@ import type { BigQuery, Job } from '@google-cloud/bigquery';
 import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { getExport, parseRunDate } from '../config';
-import { buildExportStatement } from '../bigquery/export-statement';
+import { buildExportStatement } from './export-statement';
 import { ensureExpiration } from '../gcs/lifecycle';
-import { exportObjectPrefix } from '../workflows/export-naming';
-import { permanentFailure, withFailureMapping } from './failures';
+import { exportObjectPrefix } from './naming';
+import { permanentFailure, withFailureMapping } from '../activities/failures';
 
 export interface BqExportInput {
   exportName: string;

@@ -11,8 +11,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, BqExportResult, TransferSummary, VerifyResult } from '../activities';
-import { heartbeatingTransferOptions, longBigQueryJobOptions, shortNotifyOptions, verificationOptions } from './activity-options';
-import { ExportDateKey, ExportNameKey, ExportStatusKey, type ExportStatus } from './search-attributes';
+import { heartbeatingTransferOptions, longBigQueryJobOptions, shortNotifyOptions, verificationOptions } from '../workflows/activity-options';
+import { ExportDateKey, ExportNameKey, ExportStatusKey, type ExportStatus } from '../workflows/search-attributes';
 
 export interface ExportInput {
   exportName: string;

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import { syncSchedules } from '../../src/schedules/sync';
-import { dailyScheduleId, exportScheduleId } from '../../src/schedules/desired';
+import { syncSchedules } from '../../src/export/schedules/sync';
+import { dailyScheduleId, exportScheduleId } from '../../src/export/schedules/desired';
 import { logicalDate } from '../../src/workflows/logical-date';
-import type { DailyExportsResult } from '../../src/workflows/daily';
+import type { DailyExportsResult } from '../../src/export/daily-workflow';
 import { clientFor } from '../../src/cli/config-option';
 import { testConfig } from '../helpers/config';
 import { exportName, withWorker } from '../helpers/export';
