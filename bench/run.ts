@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readStackInfo } from '../src/stack/stack-info';
+import { requireStack, stackInfoOrExit } from '../src/stack/stack-check';
 import { repoRoot } from '../src/stack/layout';
 import { createStorage } from '../src/gcs/client';
 import { loadConfig } from '../src/config';
@@ -41,7 +41,7 @@ const RTT_MS = opt('rtt-ms', 20);
 const SPLIT = args.includes('--split');
 const LEAN_ENV: Record<string, string> = args.includes('--lean') ? { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: process.env.BENCH_LEAN_NODE_OPTIONS || '--max-semi-space-size=1' } : {};
 
-const info = readStackInfo();
+const info = stackInfoOrExit('bench');
 const benchDir = path.join(repoRoot, '.bench');
 fs.mkdirSync(benchDir, { recursive: true });
 const storage = createStorage({ apiEndpoint: info.gcs.endpoint, projectId: info.gcs.projectId });
@@ -346,6 +346,7 @@ async function p4(configPath: string) {
 }
 
 async function main(): Promise<void> {
+  await requireStack();
   const configPath = benchConfig();
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, loopback`;
   log(`bq-sftp bench on ${machine}\n`);

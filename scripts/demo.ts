@@ -1,39 +1,60 @@
-import { loadConfig } from '../src/config';
-import { clientFor } from '../src/cli/config-option';
-import { printResult } from '../src/cli/runs';
-import { runUrl } from '../src/activities/notify';
-import { DEMO_DATE } from '../src/stack/demo-data';
-import { readStackInfo } from '../src/stack/stack-info';
-import { startExport } from '../src/starter';
-import { createWorker } from '../src/worker';
+/**
+ * npm run demo -- [family]: runs scripts/demos/<family>.ts (`export` when none is named) on the
+ * local stack. Families are the files in scripts/demos/ that export `async function run()`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-/** The main job end to end on the local stack: product_data for the demo date. */
-async function main(): Promise<void> {
-  const info = readStackInfo();
-  const config = loadConfig({ path: info.demoConfigPath });
-  const exportName = 'product_data';
-  const client = await clientFor(config);
-  const worker = await createWorker({ config });
-  process.stdout.write(`\nRunning export "${exportName}" for ${DEMO_DATE}: BigQuery → GCS → SFTP → verify …\n`);
-  const handle = await startExport(client, config, { exportName, date: DEMO_DATE });
-  const { runId } = await handle.describe();
-  const result = await worker.runUntil(handle.result());
-  const url = runUrl(config, handle.workflowId, runId);
-  process.stdout.write('\n');
-  printResult(result, url);
-  process.stdout.write(`\nverify result:\n${JSON.stringify(result.verify, null, 2)}\n`);
-  process.stdout.write(
-    `\nOn the SFTP server (user ${info.sftp.passwordUser.username}): ${result.transfer.destination}` +
-      `\nLocally: ${info.sftp.passwordUser.localRoot}${result.transfer.destination}` +
-      `\n\nTry next:\n  npx bq-sftp worker -c ${info.demoConfigPath}        # a long-running worker` +
-      `\n  npx bq-sftp run customer_data --date ${DEMO_DATE} -c ${info.demoConfigPath}` +
-      `\n  ${info.temporal.uiUrl}  and  .tools/bin/temporal workflow list --query "ExportName='${exportName}'"` +
-      `\n\nSee this run in the Temporal Web UI:\n  ${url}\n`,
-  );
-  await client.connection.close();
+const DEMOS_DIR = path.join(__dirname, 'demos');
+const DEFAULT_FAMILY = 'export';
+const RUN_EXPORT = /\bexport\s+(?:async\s+function\s+run\b|function\s+run\b|const\s+run\b)/;
+
+/** The demo families, from the files in scripts/demos/ that export `run`. */
+export function demoFamilies(dir = DEMOS_DIR): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('_'))
+    .filter((f) => RUN_EXPORT.test(fs.readFileSync(path.join(dir, f), 'utf8')))
+    .map((f) => f.slice(0, -'.ts'.length))
+    .sort();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`demo: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+function usage(families: string[]): string {
+  return [
+    'Usage: npm run demo -- [family]',
+    '',
+    `Runs one family's demo end to end on the local stack (default: ${DEFAULT_FAMILY}) and prints the Temporal Web UI link.`,
+    `Families: ${families.join(', ')}`,
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const families = demoFamilies();
+  const check = argv[0] === '--check';
+  const args = check ? argv.slice(1) : argv;
+  if (args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
+    if (!check) process.stdout.write(`${usage(families)}\n`);
+    return 0;
+  }
+  const family = args[0] ?? DEFAULT_FAMILY;
+  if (!families.includes(family)) {
+    process.stderr.write(`demo: unknown family "${family}"; known: ${families.join(', ')}\n`);
+    return 2;
+  }
+  if (check) return 0;
+  const mod = (await import(pathToFileURL(path.join(DEMOS_DIR, `${family}.ts`)).href)) as { run?: () => Promise<void> };
+  if (typeof mod.run !== 'function') throw new Error(`scripts/demos/${family}.ts does not export run()`);
+  await mod.run();
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`demo: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -11,6 +11,9 @@ import { demoYaml } from './demo-data';
 import type { StackInfo } from './stack-info';
 import { writeDemoConfig } from './demo-config';
 import { seedGcs } from './seed';
+import { seedIngestSftp, withIngestDemo } from './seed-ingest';
+import { outsideDirs } from './outside-dirs';
+import { stackInfoOrThrow } from './stack-check';
 
 const USAGE = `Usage: npm run stack -- <command>
 
@@ -68,7 +71,7 @@ export async function up(layout: StackLayout = stackLayout()): Promise<StackInfo
   }
 
   const demoYamlPath = path.join(layout.stateDir, 'bigquery-demo.yaml');
-  fs.writeFileSync(demoYamlPath, demoYaml(layout.projectId, layout.dataset));
+  fs.writeFileSync(demoYamlPath, withIngestDemo(layout, demoYaml(layout.projectId, layout.dataset)));
   const wanted = (name: string) => defs.some((d) => d.name === name);
   const ctx: StartContext = {
     demoYamlPath,
@@ -142,6 +145,7 @@ export async function up(layout: StackLayout = stackLayout()): Promise<StackInfo
   fs.writeFileSync(credentialsPath(layout), JSON.stringify(info, null, 2), { mode: 0o600 });
   writeDemoConfig(info);
   await seedGcs(info);
+  seedIngestSftp(info);
   if (started.length) log(`  started: ${started.join(', ')}`);
   return info;
 }
@@ -208,6 +212,7 @@ async function main(argv: string[]): Promise<number> {
       await down(layout);
       const link = path.join(layout.stateDir, 'sftp');
       if (fs.existsSync(link) && fs.lstatSync(link).isSymbolicLink()) fs.rmSync(fs.realpathSync(link), { recursive: true, force: true });
+      for (const dir of outsideDirs(layout)) fs.rmSync(dir, { recursive: true, force: true });
       fs.rmSync(layout.stateDir, { recursive: true, force: true });
       log(`Removed ${layout.stateDir}`);
       return 0;
@@ -219,10 +224,12 @@ async function main(argv: string[]): Promise<number> {
         const state = s.healthy ? 'up' : s.running ? 'running, not healthy' : 'down';
         log(`  ${s.name.padEnd(9)} ${state.padEnd(22)} ${s.pid ? `pid ${String(s.pid).padEnd(8)}` : ''.padEnd(12)} ${s.endpoint}`);
       }
-      return all.every((s) => s.healthy) ? 0 : 1;
+      const allUp = all.every((s) => s.healthy);
+      if (!json && !allUp) log(`The local stack is ${all.some((s) => s.healthy) ? 'partly ' : ''}down: start it with \`npm run stack -- up\`.`);
+      return allUp ? 0 : 1;
     }
     case 'info': {
-      log(fs.readFileSync(credentialsPath(stackLayout()), 'utf8'));
+      log(JSON.stringify(stackInfoOrThrow(), null, 2));
       return 0;
     }
     case undefined:

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { StackLayout } from './layout';
+import { folderFor } from './outside-dirs';
 
 export const PG_USER = 'bqsftp';
 export const PG_DATABASE = 'bqsftp';
@@ -34,10 +35,12 @@ export interface PostgresPrepared {
 export function preparePostgres(layout: StackLayout): PostgresPrepared {
   const bin = findPostgresBin();
   if (!bin) throw new Error('PostgreSQL server binaries not found: run `npm run setup` (installs Debian `postgresql`).');
-  const base = path.join(layout.stateDir, 'postgres');
+  const owner = runAs();
+  // as root the server runs as `postgres`, which must be able to enter its folder: outside the
+  // clone when a folder above it is closed to other users (e.g. a clone under a 0700 folder)
+  const base = folderFor(layout, 'postgres', owner, path.join('data', 'PG_VERSION')).dir;
   const dataDir = path.join(base, 'data');
   const socketDir = path.join(base, 'run');
-  const owner = runAs();
   fs.mkdirSync(socketDir, { recursive: true });
   if (owner) {
     fs.chownSync(base, owner.uid, owner.gid);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { StackLayout } from './layout';
+import { folderFor } from './outside-dirs';
 
 export const PASSWORD_USER = 'bqsftp_pw';
 export const KEY_USER = 'bqsftp_key';
@@ -107,7 +108,6 @@ export function prepareSshd(layout: StackLayout, previous?: { passphrase: string
   const keysDir = path.join(layout.stateDir, 'keys');
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 });
-  fs.mkdirSync(path.join(dir, 'authorized_keys'), { recursive: true, mode: 0o755 });
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
   const hostKey = path.join(dir, 'ssh_host_ed25519_key');
@@ -130,7 +130,9 @@ export function prepareSshd(layout: StackLayout, previous?: { passphrase: string
   execFileSync('chpasswd', [], { input: `${PASSWORD_USER}:${password}\n` });
   // '*' = no password login but not "locked": OpenSSH refuses even key logins for locked ('!') accounts
   execFileSync('usermod', ['-p', '*', KEY_USER]);
-  fs.writeFileSync(path.join(dir, 'authorized_keys', KEY_USER), fs.readFileSync(`${privateKeyPath}.pub`));
+  // sshd reads authorized_keys as the user: outside the clone when the user cannot reach it
+  const authorizedKeys = folderFor(layout, path.join('sshd', 'authorized_keys'), key).dir;
+  fs.writeFileSync(path.join(authorizedKeys, KEY_USER), fs.readFileSync(`${privateKeyPath}.pub`));
 
   const chrootRoot = chrootRootFor(layout);
   fs.chmodSync(layout.stateDir, 0o755);
@@ -155,7 +157,7 @@ export function prepareSshd(layout: StackLayout, previous?: { passphrase: string
       `ListenAddress ${layout.host}`,
       `HostKey ${hostKey}`,
       'PidFile none',
-      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys', '%u')}`,
+      `AuthorizedKeysFile ${path.join(authorizedKeys, '%u')}`,
       'StrictModes no',
       'UsePAM no',
       'PermitRootLogin no',
