@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { stackLayout } from '../src/stack/layout';
 
 const root = path.resolve(__dirname, '..');
 const composeFile = path.join(root, 'docker-compose.yml');
@@ -71,16 +73,30 @@ void test('the Dockerfile is well formed and runs the worker', () => {
   for (const p of ['node_modules', '.stack', '.tools', '.git']) assert.ok(ignore.includes(p), `.dockerignore lacks ${p}`);
 });
 
-void test('docker compose config -q accepts docker-compose.yml', (t) => {
-  const version = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8', timeout: 30_000 });
-  if (version.error || version.status !== 0) {
-    t.skip('docker compose not available');
-    return;
+/** Compose v2 as built by `npm run setup` into .tools/bin (standalone `docker-compose`). */
+function dockerCompose(args: string[], cwd = root) {
+  const bin = path.join(stackLayout().toolsBin, 'docker-compose');
+  assert.ok(fs.existsSync(bin), `${bin} is missing: run \`npm run setup\` (it builds Docker Compose v2.40.3)`);
+  // standalone mode; no Docker daemon is needed for `config`
+  return spawnSync(bin, args, { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent' } });
+}
+
+void test('docker-compose config -q accepts docker-compose.yml', () => {
+  const version = dockerCompose(['version', '--short']);
+  assert.equal(version.status, 0, `docker-compose version failed:\n${version.stderr}`);
+  const res = dockerCompose(['-f', composeFile, 'config', '-q']);
+  assert.equal(res.status, 0, `docker-compose config -q failed:\n${res.stderr}`);
+});
+
+void test('docker-compose config -q rejects a service with an unknown key (the check really runs)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bqsftp-compose-'));
+  try {
+    const broken = path.join(dir, 'docker-compose.yml');
+    fs.writeFileSync(broken, 'services:\n  app:\n    image: busybox\n    no_such_key: 1\n');
+    const res = dockerCompose(['-f', broken, 'config', '-q'], dir);
+    assert.notEqual(res.status, 0, 'a broken compose file must be refused');
+    assert.match(res.stderr, /no_such_key/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const res = spawnSync('docker', ['compose', '-f', composeFile, 'config', '-q'], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  assert.equal(res.status, 0, `docker compose config -q failed:\n${res.stderr}`);
 });
