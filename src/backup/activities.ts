@@ -1,0 +1,627 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { activityInfo, ApplicationFailure, Context, heartbeat, log } from '@temporalio/activity';
+import type { Storage } from '@google-cloud/storage';
+import type { ActivityDeps } from '../activities';
+import { parseRunDate } from '../config';
+import { permanentFailure, toApplicationFailure, withFailureMapping } from '../activities/failures';
+import { runLimited } from '../activities/run-limited';
+import { watchForStall } from '../activities/stall-watchdog';
+import type { BackupConfig } from './config';
+import { joinRel, openDestination, type BackupDestination, type DestEntry } from './destinations';
+import { isUnsupportedFormat, listDatasetTables, runExtract, tableMetadata } from './bigquery';
+import { MANIFEST_NAME, folderDate, renderBackupPath, stagingPrefix, tableBackupsFolder, tablesFolder, type PathVars } from './naming';
+import { ndjsonRows, parquetCodec, StreamingParquetFile, writeWithBackpressure, type BqField } from './parquet';
+
+export type ParquetWriterUsed = 'bigquery' | 'worker';
+
+export interface BackupPlan {
+  backup: string;
+  project: string;
+  dataset: string;
+  tables: string[];
+  views: string[];
+  /** tables asked for that the dataset does not have */
+  missing: string[];
+  max_parallel: number;
+  destination: string;
+  format: string;
+  compression: string;
+}
+
+export interface StagedFile {
+  name: string;
+  size: number;
+}
+
+export interface ExtractResult {
+  table: string;
+  staging_bucket: string;
+  staging_prefix: string;
+  files: StagedFile[];
+  job_ids: string[];
+  /** who wrote the Parquet files (undefined for other formats) */
+  parquet_writer?: ParquetWriterUsed;
+  format: string;
+  compression: string;
+  schema: BqField[];
+  row_count: number;
+  bigquery_num_rows?: number;
+}
+
+export interface BackupFile {
+  name: string;
+  size: number;
+  sha256: string;
+  md5: string;
+}
+
+export interface TransferTableResult {
+  table: string;
+  folder: string;
+  location: string;
+  files: BackupFile[];
+  skipped: string[];
+  bytes: number;
+}
+
+export interface BackupManifest {
+  kind: 'bq-sftp-backup';
+  version: 1;
+  backup: string;
+  project: string;
+  dataset: string;
+  table: string;
+  date: string;
+  format: string;
+  compression: string;
+  parquet_writer?: ParquetWriterUsed;
+  schema: BqField[];
+  row_count: number;
+  bigquery_num_rows?: number;
+  files: BackupFile[];
+  bytes: number;
+  job_ids: string[];
+  staging: string;
+  workflow_id: string;
+  run_id: string;
+  created_at: string;
+}
+
+export interface FinishTableResult {
+  manifest: string;
+  staging_deleted: number;
+  retention_removed: string[];
+}
+
+export interface VerifyTableResult {
+  table: string;
+  ok: boolean;
+  manifest: boolean;
+  row_count?: number;
+  files: number;
+  missing: string[];
+  extra: string[];
+  size_mismatches: { name: string; expected: number; actual: number }[];
+  checksum_mismatches: { name: string; expected: string; actual: string }[];
+}
+
+export interface BackupVerifyResult {
+  backup: string;
+  date: string;
+  ok: boolean;
+  location: string;
+  tables: VerifyTableResult[];
+}
+
+export interface RestoreTableResult {
+  table: string;
+  to: string;
+  rows_manifest: number;
+  rows_restored: number;
+  match: boolean;
+  load_format: string;
+  job_id: string;
+}
+
+export interface BackupRestoreResult {
+  backup: string;
+  date: string;
+  to_dataset: string;
+  ok: boolean;
+  tables: RestoreTableResult[];
+}
+
+const EXT: Record<string, string> = { PARQUET: 'parquet', AVRO: 'avro', JSON: 'json', CSV: 'csv' };
+const BQ_FORMAT: Record<string, string> = { PARQUET: 'PARQUET', AVRO: 'AVRO', JSON: 'NEWLINE_DELIMITED_JSON', CSV: 'CSV' };
+
+/** Per worker process: BigQuery services known not to write Parquet (the capability probe's answer). */
+const nativeParquet = new Map<string, boolean>();
+
+export function getBackup(deps: ActivityDeps, name: string): BackupConfig {
+  const b = (deps.config as { backups?: Record<string, BackupConfig> }).backups?.[name];
+  if (!b) {
+    const known = Object.keys((deps.config as { backups?: Record<string, BackupConfig> }).backups ?? {});
+    throw permanentFailure('UnknownBackup', `no backup named "${name}" in the config (${known.length ? `known: ${known.join(', ')}` : 'none configured'})`);
+  }
+  return b;
+}
+
+function projectOf(deps: ActivityDeps, b: BackupConfig): string {
+  const p = b.project_id ?? deps.config.bigquery?.project_id ?? deps.config.gcs.project_id;
+  if (!p) throw permanentFailure('ConfigInvalid', 'set backups.<name>.project_id or bigquery.project_id');
+  return p;
+}
+
+function vars(deps: ActivityDeps, backup: string, b: BackupConfig, table: string, date: string): PathVars {
+  return { backup, project: projectOf(deps, b), dataset: b.dataset, table, date };
+}
+
+async function deletePrefix(storage: Storage, bucket: string, prefix: string): Promise<number> {
+  const [files] = await storage.bucket(bucket).getFiles({ prefix, autoPaginate: true });
+  for (let i = 0; i < files.length; i += 32) await Promise.all(files.slice(i, i + 32).map((f) => f.delete({ ignoreNotFound: true })));
+  return files.length;
+}
+
+/** Heartbeats `details()` every few seconds while `fn` runs, so a dead worker is noticed fast. */
+async function withTicker<T>(every: number, details: () => unknown, fn: () => Promise<T>): Promise<T> {
+  heartbeat(details());
+  const t = setInterval(() => heartbeat(details()), every);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(t);
+  }
+}
+
+async function hashStream(source: Readable): Promise<{ bytes: number; sha256: string; md5: string }> {
+  const sha = createHash('sha256');
+  const md5 = createHash('md5');
+  let bytes = 0;
+  for await (const chunk of source) {
+    const b = chunk as Buffer;
+    sha.update(b);
+    md5.update(b);
+    bytes += b.length;
+  }
+  return { bytes, sha256: sha.digest('hex'), md5: md5.digest('hex') };
+}
+
+async function readManifest(dest: BackupDestination, folder: string): Promise<BackupManifest | undefined> {
+  const entries = await dest.list(folder);
+  if (!entries.some((e) => e.name === MANIFEST_NAME && e.type === 'file')) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const c of await dest.read(folder, MANIFEST_NAME)) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as BackupManifest;
+}
+
+export function createBackupActivities(deps: ActivityDeps) {
+  const every = () => deps.config.transfer.heartbeat_every_ms;
+
+  /** The tables of the backup's dataset (views skipped; `tables` narrows it). */
+  async function backupListTables(input: { backup: string; tables?: string[] }): Promise<BackupPlan> {
+    const b = getBackup(deps, input.backup);
+    const project = projectOf(deps, b);
+    const all = await withFailureMapping('BigQuery', () => listDatasetTables(deps.bigquery, project, b.dataset));
+    const wanted = input.tables?.length ? input.tables : b.tables;
+    const isTable = (t: { type: string }) => t.type === 'TABLE';
+    const chosen = wanted ? all.filter((t) => wanted.includes(t.id)) : all;
+    return {
+      backup: input.backup,
+      project,
+      dataset: b.dataset,
+      tables: chosen.filter(isTable).map((t) => t.id),
+      views: chosen.filter((t) => !isTable(t)).map((t) => t.id),
+      missing: wanted ? wanted.filter((w) => !all.some((t) => t.id === w)) : [],
+      max_parallel: b.max_parallel_tables,
+      destination: openDestination(deps, input.backup, b).label,
+      format: b.format,
+      compression: b.compression,
+    };
+  }
+
+  /**
+   * One table → files under its GCS staging prefix: BigQuery's own extract in the requested format
+   * where the service can write it; for Parquet that it cannot write (probed once per worker), a
+   * JSON extract converted to Parquet with Snappy by the worker.
+   */
+  async function backupExtractTable(input: { backup: string; date: string; table: string }): Promise<ExtractResult> {
+    const b = getBackup(deps, input.backup);
+    const date = parseRunDate(input.date);
+    const project = projectOf(deps, b);
+    const bucket = b.staging_bucket ?? deps.config.gcs.bucket;
+    const prefix = stagingPrefix(input.backup, date, input.table);
+    const signal = Context.current().cancellationSignal;
+    const state = { step: 'metadata', rows: 0 };
+    return withTicker(every(), () => state, async () => {
+      const meta = await withFailureMapping('BigQuery', () => tableMetadata(deps.bigquery, project, b.dataset, input.table));
+      await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
+      const key = deps.config.bigquery?.api_endpoint ?? 'bigquery.googleapis.com';
+      const jobPrefix = `bqsftp_backup_${input.backup}_${date.replace(/-/g, '')}_${input.table}_`.slice(0, 900);
+      const extract = (format: string, uris: string[], compression: string) =>
+        withFailureMapping('BigQuery', () =>
+          runExtract(deps.bigquery, { projectId: project, dataset: b.dataset, table: input.table, uris, format, compression, location: deps.config.bigquery?.location, jobPrefix }, signal),
+        );
+      const ext = `${EXT[b.format]}${b.compression === 'GZIP' && b.format !== 'PARQUET' && b.format !== 'AVRO' ? '.gz' : ''}`;
+      const jobIds: string[] = [];
+      let writer: ParquetWriterUsed | undefined;
+      let rowCount = meta.numRows ?? 0;
+
+      const tryNative = b.format !== 'PARQUET' || b.parquet_writer === 'bigquery' || (b.parquet_writer === 'auto' && nativeParquet.get(key) !== false);
+      if (tryNative) {
+        state.step = 'extract';
+        try {
+          const job = await extract(BQ_FORMAT[b.format], [`gs://${bucket}/${prefix}part-*.${ext}`], b.compression);
+          jobIds.push(job.jobId);
+          if (b.format === 'PARQUET') writer = 'bigquery';
+          if (b.format === 'PARQUET') nativeParquet.set(key, true);
+        } catch (err) {
+          if (!isUnsupportedFormat(err)) throw err;
+          if (b.format !== 'PARQUET' || b.parquet_writer !== 'auto') {
+            throw permanentFailure(
+              'FormatUnsupported',
+              `BigQuery at ${key} cannot write ${b.format} (${(err as Error).message})` +
+                (b.format === 'PARQUET' ? "; set parquet_writer to 'auto' or 'worker' to let the worker write Parquet" : '; the worker writes only Parquet itself: choose PARQUET, JSON or CSV'),
+            );
+          }
+          nativeParquet.set(key, false);
+          log.info('BigQuery cannot write Parquet here; the worker converts a JSON extract', { endpoint: key });
+        }
+      }
+      if (b.format === 'PARQUET' && !writer) {
+        if (b.compression !== 'SNAPPY' && b.compression !== 'NONE') {
+          throw permanentFailure('FormatUnsupported', `the worker's Parquet writer does Snappy or no compression, not ${b.compression}: set compression to SNAPPY`);
+        }
+        state.step = 'extract (JSON, for the worker-side Parquet writer)';
+        const job = await extract('NEWLINE_DELIMITED_JSON', [`gs://${bucket}/${prefix}_source/rows-*.json`], 'NONE');
+        jobIds.push(job.jobId);
+        state.step = 'writing Parquet';
+        rowCount = await withFailureMapping('Cloud Storage', () => convertToParquet(deps.storage, bucket, prefix, meta.schema, b, state, signal));
+        await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, `${prefix}_source/`));
+        writer = 'worker';
+      }
+      const [files] = await withFailureMapping('Cloud Storage', () => deps.storage.bucket(bucket).getFiles({ prefix, autoPaginate: true }));
+      const staged = files
+        .filter((f) => !f.name.endsWith('/') && !f.name.slice(prefix.length).includes('/'))
+        .map((f) => ({ name: f.name.slice(prefix.length), size: Number(f.metadata.size ?? 0) }))
+        .sort((x, y) => x.name.localeCompare(y.name));
+      log.info('table extracted to staging', { table: input.table, files: staged.length, parquet_writer: writer, rows: rowCount });
+      return {
+        table: input.table,
+        staging_bucket: bucket,
+        staging_prefix: prefix,
+        files: staged,
+        job_ids: jobIds,
+        parquet_writer: writer,
+        format: b.format,
+        compression: b.compression,
+        schema: meta.schema,
+        row_count: rowCount,
+        bigquery_num_rows: meta.numRows,
+      };
+    });
+  }
+
+  /** Every staged file of one table → the destination folder: streamed, atomic, resumed from the heartbeat. */
+  async function backupTransferTable(input: { backup: string; date: string; table: string; staging_bucket: string; staging_prefix: string }): Promise<TransferTableResult> {
+    const b = getBackup(deps, input.backup);
+    const date = parseRunDate(input.date);
+    const dest = openDestination(deps, input.backup, b);
+    const folder = renderBackupPath(b.path, vars(deps, input.backup, b, input.table, date));
+    const signal = Context.current().cancellationSignal;
+    const { transfer } = deps.config;
+    const [objs] = await withFailureMapping('Cloud Storage', () => deps.storage.bucket(input.staging_bucket).getFiles({ prefix: input.staging_prefix, autoPaginate: true }));
+    const objects = objs
+      .filter((f) => !f.name.endsWith('/') && !f.name.slice(input.staging_prefix.length).includes('/'))
+      .map((f) => ({
+        file: f,
+        name: f.name.slice(input.staging_prefix.length),
+        size: Number(f.metadata.size ?? 0),
+        md5: typeof f.metadata.md5Hash === 'string' ? Buffer.from(f.metadata.md5Hash, 'base64').toString('hex') : undefined,
+        updated: typeof f.metadata.updated === 'string' ? new Date(f.metadata.updated) : undefined,
+      }));
+    if (objects.length === 0) throw ApplicationFailure.create({ type: 'StagingEmpty', message: `nothing under gs://${input.staging_bucket}/${input.staging_prefix}: the extract left no files` });
+
+    const previous = activityInfo().heartbeatDetails as { done?: Record<string, BackupFile> } | undefined;
+    const progress = { done: {} as Record<string, BackupFile>, bytes_total: objects.reduce((n, o) => n + o.size, 0), bytes_done: 0 };
+    const skipped: string[] = [];
+    const svc = dest.kind === 'sftp' ? 'SFTP' : dest.kind === 'gcs' ? 'Cloud Storage (destination)' : 'Box';
+
+    await withFailureMapping(svc, async () => {
+      const listing = new Map((await dest.list(folder)).map((e) => [e.name, e] as [string, DestEntry]));
+      const wanted = new Set(objects.map((o) => o.name));
+      // A rerun leaves exactly this run's files: temp files of interrupted uploads, files an
+      // earlier run wrote that this one does not have, and the old manifest (written last again).
+      for (const [name, e] of listing) {
+        if (e.type === 'file' && (dest.isTempName(name) || !wanted.has(name))) await dest.remove(folder, name);
+      }
+      for (const o of objects) {
+        const there = listing.get(o.name);
+        if (there?.type !== 'file' || there.size !== o.size) continue;
+        const prev = previous?.done?.[o.name];
+        const sameSource =
+          (prev && prev.size === o.size) ||
+          (o.md5 && there.md5 === o.md5) ||
+          (o.updated && there.mtime && Math.floor(there.mtime.getTime() / 1000) === Math.floor(o.updated.getTime() / 1000));
+        if (!sameSource) continue;
+        const file = prev ?? { name: o.name, ...(await hashStream(await dest.read(folder, o.name))) };
+        progress.done[o.name] = { name: o.name, size: o.size, sha256: file.sha256, md5: file.md5 };
+        progress.bytes_done += o.size;
+        skipped.push(o.name);
+      }
+    });
+    if (skipped.length) log.info('resuming backup transfer: files already at the destination', { table: input.table, skipped: skipped.length });
+
+    let lastBeat = 0;
+    const beat = (force = false) => {
+      if (force || Date.now() - lastBeat > 1000) {
+        lastBeat = Date.now();
+        heartbeat(progress);
+      }
+    };
+    beat(true);
+    const ticker = setInterval(() => heartbeat(progress), transfer.heartbeat_every_ms);
+    try {
+      const todo = objects.filter((o) => !progress.done[o.name]);
+      await runLimited(todo, transfer.concurrency, async (o) => {
+        let inFile = 0;
+        let sourceFailure: Error | undefined;
+        const download = o.file.createReadStream({ validation: false });
+        download.once('error', (e: Error) => (sourceFailure ??= e));
+        const watchdog = watchForStall(download, transfer.stall_timeout_ms, o.file.name);
+        try {
+          const r = await dest.publish(folder, o.name, watchdog.source, {
+            signal: AbortSignal.any([signal, watchdog.signal]),
+            size: o.size,
+            md5: o.md5,
+            mtime: o.updated,
+            onProgress: (bytes) => {
+              watchdog.acknowledged();
+              progress.bytes_done += bytes - inFile;
+              inFile = bytes;
+              beat();
+            },
+          });
+          progress.done[o.name] = { name: o.name, size: r.bytes, sha256: r.sha256, md5: r.md5 };
+          beat(true);
+        } catch (err) {
+          if (watchdog.signal.aborted && !signal.aborted) throw watchdog.signal.reason as Error;
+          if (signal.aborted) throw err;
+          throw toApplicationFailure(sourceFailure ?? err, sourceFailure ? 'Cloud Storage' : svc);
+        } finally {
+          watchdog.stop();
+        }
+      });
+    } finally {
+      clearInterval(ticker);
+    }
+    const files = objects.map((o) => progress.done[o.name]);
+    return { table: input.table, folder, location: dest.describe(folder), files, skipped, bytes: progress.bytes_total };
+  }
+
+  /** The manifest, written last; then the staging objects go and retention trims old backups. */
+  async function backupFinishTable(input: {
+    backup: string;
+    date: string;
+    extract: ExtractResult;
+    transfer: TransferTableResult;
+    workflow_id: string;
+    run_id: string;
+  }): Promise<FinishTableResult> {
+    const b = getBackup(deps, input.backup);
+    const date = parseRunDate(input.date);
+    const dest = openDestination(deps, input.backup, b);
+    const { extract: x, transfer: t } = input;
+    const manifest: BackupManifest = {
+      kind: 'bq-sftp-backup',
+      version: 1,
+      backup: input.backup,
+      project: projectOf(deps, b),
+      dataset: b.dataset,
+      table: x.table,
+      date,
+      format: x.format,
+      compression: x.compression,
+      ...(x.parquet_writer ? { parquet_writer: x.parquet_writer } : {}),
+      schema: x.schema,
+      row_count: x.row_count,
+      ...(x.bigquery_num_rows !== undefined ? { bigquery_num_rows: x.bigquery_num_rows } : {}),
+      files: t.files,
+      bytes: t.bytes,
+      job_ids: x.job_ids,
+      staging: `gs://${x.staging_bucket}/${x.staging_prefix}`,
+      workflow_id: input.workflow_id,
+      run_id: input.run_id,
+      created_at: new Date().toISOString(),
+    };
+    const body = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
+    const svc = dest.kind === 'sftp' ? 'SFTP' : dest.kind === 'gcs' ? 'Cloud Storage (destination)' : 'Box';
+    await withFailureMapping(svc, () =>
+      dest.publish(t.folder, MANIFEST_NAME, Readable.from([body]), { signal: Context.current().cancellationSignal, size: body.length, onProgress: () => undefined }),
+    );
+    const stagingDeleted = b.delete_staging ? await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, x.staging_bucket, x.staging_prefix)) : 0;
+
+    const removed: string[] = [];
+    if (b.retention) {
+      const v = vars(deps, input.backup, b, x.table, date);
+      const { folder, datePattern } = tableBackupsFolder(b.path, v);
+      await withFailureMapping(svc, async () => {
+        const dated = (await dest.list(folder)).filter((e) => e.type === 'dir' && datePattern.test(e.name)).map((e) => e.name).sort();
+        for (const old of dated.slice(0, Math.max(0, dated.length - b.retention!))) {
+          await dest.removeFolder(joinRel(folder, old));
+          removed.push(folderDate(old));
+        }
+      });
+      if (removed.length) log.info('retention removed old backups', { table: x.table, removed });
+    }
+    return { manifest: dest.describe(joinRel(t.folder, MANIFEST_NAME)), staging_deleted: stagingDeleted, retention_removed: removed };
+  }
+
+  /** Re-lists the destination and re-reads every file: names, sizes and sha256 against each table's manifest. */
+  async function backupVerify(input: { backup: string; date: string; tables?: string[] }): Promise<BackupVerifyResult> {
+    const b = getBackup(deps, input.backup);
+    const date = parseRunDate(input.date);
+    const dest = openDestination(deps, input.backup, b);
+    const base = vars(deps, input.backup, b, '', date);
+    const state = { table: '', file: '' };
+    return withTicker(every(), () => state, () =>
+      withFailureMapping(dest.kind === 'sftp' ? 'SFTP' : dest.kind, async () => {
+        const tables = input.tables?.length ? input.tables : (await dest.list(tablesFolder(b.path, base))).filter((e) => e.type === 'dir').map((e) => e.name).sort();
+        const out: VerifyTableResult[] = [];
+        for (const table of tables) {
+          state.table = table;
+          const folder = renderBackupPath(b.path, { ...base, table });
+          const r: VerifyTableResult = { table, ok: false, manifest: false, files: 0, missing: [], extra: [], size_mismatches: [], checksum_mismatches: [] };
+          const listing = await dest.list(folder);
+          if (listing.length === 0 && !input.tables?.length) continue; // no backup of this table on that date
+          const manifest = await readManifest(dest, folder);
+          if (!manifest) {
+            r.missing.push(MANIFEST_NAME);
+            out.push(r);
+            continue;
+          }
+          r.manifest = true;
+          r.row_count = manifest.row_count;
+          r.files = manifest.files.length;
+          const there = new Map(listing.filter((e) => e.type === 'file').map((e) => [e.name, e]));
+          for (const f of manifest.files) {
+            const e = there.get(f.name);
+            if (!e) {
+              r.missing.push(f.name);
+              continue;
+            }
+            if (e.size !== f.size) r.size_mismatches.push({ name: f.name, expected: f.size, actual: e.size });
+            state.file = f.name;
+            const h = await hashStream(await dest.read(folder, f.name));
+            if (h.sha256 !== f.sha256) r.checksum_mismatches.push({ name: f.name, expected: f.sha256, actual: h.sha256 });
+          }
+          r.extra = [...there.keys()].filter((n) => n !== MANIFEST_NAME && !manifest.files.some((f) => f.name === n));
+          r.ok = !r.missing.length && !r.extra.length && !r.size_mismatches.length && !r.checksum_mismatches.length;
+          out.push(r);
+        }
+        return { backup: input.backup, date, ok: out.length > 0 && out.every((t) => t.ok), location: dest.describe(tablesFolder(b.path, base)), tables: out };
+      }),
+    );
+  }
+
+  /**
+   * Loads a backup's files back into BigQuery (`<to_dataset>.<table>`, replaced) and compares the
+   * row counts with the manifest. Files go through a GCS restore prefix unless they are in GCS already.
+   */
+  async function backupRestore(input: { backup: string; date: string; to_dataset: string; tables?: string[] }): Promise<BackupRestoreResult> {
+    const b = getBackup(deps, input.backup);
+    const date = parseRunDate(input.date);
+    const dest = openDestination(deps, input.backup, b);
+    const project = projectOf(deps, b);
+    const base = vars(deps, input.backup, b, '', date);
+    const signal = Context.current().cancellationSignal;
+    const state = { table: '', step: '' };
+    return withTicker(every(), () => state, async () => {
+      const ds = deps.bigquery.dataset(input.to_dataset, { projectId: project });
+      await withFailureMapping('BigQuery', async () => {
+        const [exists] = await ds.exists();
+        if (!exists) await ds.create();
+      });
+      const tables = input.tables?.length
+        ? input.tables
+        : (await withFailureMapping('destination', () => dest.list(tablesFolder(b.path, base)))).filter((e) => e.type === 'dir').map((e) => e.name).sort();
+      const out: RestoreTableResult[] = [];
+      for (const table of tables) {
+        state.table = table;
+        const folder = renderBackupPath(b.path, { ...base, table });
+        const manifest = await withFailureMapping('destination', () => readManifest(dest, folder));
+        if (!manifest) {
+          if (input.tables?.length) throw permanentFailure('BackupNotFound', `no ${MANIFEST_NAME} in ${dest.describe(folder)}: no backup of ${table} on ${date}`);
+          continue;
+        }
+        const bucket = b.staging_bucket ?? deps.config.gcs.bucket;
+        const prefix = `backup-restore/${input.backup}/${date.replace(/-/g, '')}/${table}/`;
+        state.step = 'copying files to GCS';
+        await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
+        for (const f of manifest.files) {
+          await withFailureMapping('Cloud Storage', async () =>
+            pipeline(await dest.read(folder, f.name), deps.storage.bucket(bucket).file(`${prefix}${f.name}`).createWriteStream({ resumable: false, validation: false }), { signal }),
+          );
+        }
+        state.step = 'load job';
+        const format = BQ_FORMAT[manifest.format];
+        const load: Record<string, unknown> = {
+          sourceUris: manifest.files.map((f) => `gs://${bucket}/${prefix}${f.name}`),
+          destinationTable: { projectId: project, datasetId: input.to_dataset, tableId: table },
+          sourceFormat: format,
+          schema: { fields: manifest.schema },
+          writeDisposition: 'WRITE_TRUNCATE',
+          createDisposition: 'CREATE_IF_NEEDED',
+        };
+        if (format === 'CSV') load.skipLeadingRows = 1;
+        const jobId = await withFailureMapping('BigQuery', async () => {
+          const [job] = await deps.bigquery.createJob({ configuration: { load }, jobPrefix: `bqsftp_restore_${table}_` });
+          for (;;) {
+            const [m] = await job.getMetadata();
+            const st = (m as { status?: { state?: string; errorResult?: { message?: string } } }).status ?? {};
+            if (st.state === 'DONE') {
+              if (st.errorResult) throw permanentFailure('RestoreLoadFailed', `BigQuery refused to load ${manifest.format} into ${input.to_dataset}.${table}: ${st.errorResult.message}`);
+              return job.id ?? '';
+            }
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        });
+        state.step = 'counting rows';
+        const rows = await withFailureMapping('BigQuery', async () => {
+          const [res] = await deps.bigquery.query({ query: `SELECT COUNT(*) AS n FROM \`${project}.${input.to_dataset}.${table}\`` });
+          return Number((res[0] as { n: number | string }).n);
+        });
+        await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
+        out.push({ table, to: `${project}.${input.to_dataset}.${table}`, rows_manifest: manifest.row_count, rows_restored: rows, match: rows === manifest.row_count, load_format: format, job_id: jobId });
+      }
+      return { backup: input.backup, date, to_dataset: input.to_dataset, ok: out.length > 0 && out.every((t) => t.match), tables: out };
+    });
+  }
+
+  return { backupListTables, backupExtractTable, backupTransferTable, backupFinishTable, backupVerify, backupRestore };
+}
+
+/** Reads the JSON extract's rows and writes `part-NNNNN.parquet` files (a new one every rows_per_file rows). */
+async function convertToParquet(
+  storage: Storage,
+  bucket: string,
+  prefix: string,
+  schema: BqField[],
+  b: BackupConfig,
+  state: { rows: number },
+  signal: AbortSignal,
+): Promise<number> {
+  const [sources] = await storage.bucket(bucket).getFiles({ prefix: `${prefix}_source/`, autoPaginate: true });
+  sources.sort((x, y) => x.name.localeCompare(y.name));
+  let part = 0;
+  let current: { file: StreamingParquetFile; done: Promise<void>; end: () => void } | undefined;
+  const open = () => {
+    const name = `${prefix}part-${String(part++).padStart(5, '0')}.parquet`;
+    const out = storage.bucket(bucket).file(name).createWriteStream({ resumable: false, validation: false, contentType: 'application/vnd.apache.parquet' });
+    const done = new Promise<void>((resolve, reject) => out.once('finish', () => resolve()).once('error', reject));
+    const file = new StreamingParquetFile(schema, writeWithBackpressure(out), { codec: parquetCodec(b.compression), rowGroupRows: 50_000 });
+    return { file, done, end: () => out.end() };
+  };
+  const close = async () => {
+    if (!current) return;
+    await current.file.finish();
+    current.end();
+    await current.done;
+    current = undefined;
+  };
+  let total = 0;
+  for (const src of sources) {
+    for await (const row of ndjsonRows(src.createReadStream({ validation: false }))) {
+      if (signal.aborted) throw signal.reason as Error;
+      current ??= open();
+      await current.file.add(row);
+      total++;
+      state.rows = total;
+      if (current.file.rows >= b.rows_per_file) await close();
+    }
+  }
+  current ??= open(); // an empty table still gets one (empty) Parquet file with its schema
+  await close();
+  return total;
+}

@@ -1,0 +1,35 @@
+import type { ActivityDeps } from '../../activities';
+import { sftpEndpointFromConfig } from '../../activities/sftp-endpoint';
+import { createStorage } from '../../gcs/client';
+import type { BackupConfig } from '../config';
+import { permanentFailure } from '../../activities/failures';
+import { GcsDestination } from './gcs';
+import { SftpDestination } from './sftp';
+import { BoxDestination } from './box';
+import type { BackupDestination } from './types';
+
+export type { BackupDestination, DestEntry, Published } from './types';
+export { joinRel } from './types';
+
+/** The destination a backup names, built from the worker's own config (secrets never travel). */
+export function openDestination(deps: ActivityDeps, backupName: string, b: BackupConfig): BackupDestination {
+  const d = b.destination;
+  if (d.type === 'sftp') {
+    const name = d.sftp ?? 'default';
+    const conn = (deps.config.connections?.sftp as Record<string, typeof deps.config.sftp> | undefined)?.[name] ?? (name === 'default' ? deps.config.sftp : undefined);
+    if (!conn) throw permanentFailure('ConfigInvalid', `backups.${backupName}.destination.sftp: unknown SFTP connection "${name}"`);
+    return new SftpDestination(deps.sftpPool, sftpEndpointFromConfig(conn), d.directory ?? conn.directory, {
+      tempSuffix: conn.temp_suffix,
+      publishMode: conn.publish_mode,
+      transfer: deps.config.transfer,
+    });
+  }
+  if (d.type === 'gcs') {
+    const storage =
+      d.api_endpoint || d.project_id
+        ? createStorage({ apiEndpoint: d.api_endpoint ?? deps.config.gcs.api_endpoint, projectId: d.project_id ?? deps.config.gcs.project_id })
+        : deps.storage;
+    return new GcsDestination(storage, d.bucket!);
+  }
+  return new BoxDestination(d, deps.fetch);
+}
