@@ -31,5 +31,5 @@ export function openDestination(deps: ActivityDeps, backupName: string, b: Backu
         : deps.storage;
     return new GcsDestination(storage, d.bucket!);
   }
-  return new BoxDestination(d, deps.fetch);
+  return new BoxDestination(d);
 }
