@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { requireStack } from '../src/stack/stack-check';
 
 const DEMOS_DIR = path.join(__dirname, 'demos');
 const DEFAULT_FAMILY = 'export';
@@ -43,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (check) return 0;
+  // every family runs on the local stack: one line saying how to start it when it is down
+  await requireStack();
   const mod = (await import(pathToFileURL(path.join(DEMOS_DIR, `${family}.ts`)).href)) as { run?: () => Promise<void> };
   if (typeof mod.run !== 'function') throw new Error(`scripts/demos/${family}.ts does not export run()`);
   await mod.run();
