@@ -11,6 +11,7 @@ export function buildActivityDeps(config: Config): ActivityDeps {
     config,
     storage: createStorage({ apiEndpoint: config.gcs.api_endpoint, projectId: config.gcs.project_id ?? projectId }),
     bigquery: createBigQuery({ apiEndpoint: config.bigquery?.api_endpoint, projectId: projectId ?? '', location: config.bigquery?.location }),
-    sftpPool: new SftpPool({ maxPerEndpoint: config.sftp.max_connections }),
+    // each endpoint carries its connection's own max_connections; this is the fallback
+    sftpPool: new SftpPool({ maxPerEndpoint: 4 }),
   };
 }

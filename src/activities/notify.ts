@@ -15,6 +15,19 @@ export interface FailureNotice {
   run_id: string;
   /** extra lines, e.g. one per failed export of a fan-out */
   lines?: string[];
+  /** the exports that failed (a fan-out's summary): their SFTP connections are named */
+  failed_exports?: string[];
+}
+
+/** "partner_a (product_data, orders)": which SFTP connection each named export delivers to. */
+export function connectionFacts(config: Config, exportNames: string[]): string | undefined {
+  const byConnection = new Map<string, string[]>();
+  for (const name of exportNames) {
+    const connection = Object.hasOwn(config.exports, name) ? config.exports[name].sftp : undefined;
+    if (connection) byConnection.set(connection, [...(byConnection.get(connection) ?? []), name]);
+  }
+  if (byConnection.size === 0) return undefined;
+  return [...byConnection].map(([c, names]) => `${c} (${names.join(', ')})`).join(', ');
 }
 
 export function runUrl(config: Config, workflowId: string, runId?: string): string {
@@ -23,9 +36,10 @@ export function runUrl(config: Config, workflowId: string, runId?: string): stri
   return `${base}/namespaces/${ns}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${encodeURIComponent(runId)}/history` : ''}`;
 }
 
-export function slackPayload(notice: FailureNotice, url: string): { text: string; blocks: unknown[] } {
+export function slackPayload(notice: FailureNotice, url: string, connections?: string): { text: string; blocks: unknown[] } {
   const facts = [
     notice.export_name ? `*Export:* ${notice.export_name}` : undefined,
+    connections ? `*SFTP connection:* ${connections}` : undefined,
     `*Date:* ${notice.date}`,
     `*Failed step:* ${notice.failed_step}`,
     `*Error:* ${notice.error_type}: ${notice.error_message}`,
@@ -50,7 +64,8 @@ export function createNotifySlack(deps: { config: Config; fetch?: typeof fetch }
       log.warn('no Slack webhook configured; failure not sent to Slack', { title: notice.title, workflow_id: notice.workflow_id });
       return { sent: false };
     }
-    const payload = slackPayload(notice, runUrl(deps.config, notice.workflow_id, notice.run_id));
+    const exportsNamed = notice.failed_exports ?? (notice.export_name ? [notice.export_name] : []);
+    const payload = slackPayload(notice, runUrl(deps.config, notice.workflow_id, notice.run_id), connectionFacts(deps.config, exportsNamed));
     if (deps.config.slack?.channel) Object.assign(payload, { channel: deps.config.slack.channel });
     return withFailureMapping('Slack', async () => {
       const res = await (deps.fetch ?? fetch)(webhook, {

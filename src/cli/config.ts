@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { exportNames, redactConfig } from '../config';
+import { exportNames, loadConfigWithSource, redactConfig } from '../config';
 import { addConfigOption, loadCliConfig } from './config-option';
 import { printJson, printLine, processIo } from './output';
 
@@ -21,9 +21,22 @@ export function registerConfigCommands(program: Command): void {
     }
     printLine(io, `config OK: ${names.length} export${names.length === 1 ? '' : 's'} (${names.join(', ')})`);
     printLine(io, `  Temporal ${cfg.temporal.address}, namespace ${cfg.temporal.namespace}, task queue ${cfg.temporal.task_queue}`);
-    printLine(io, `  SFTP ${cfg.sftp.username}@${cfg.sftp.host}:${cfg.sftp.port} ${cfg.sftp.directory}`);
+    for (const [name, c] of Object.entries(cfg.connections.sftp)) {
+      printLine(io, `  SFTP ${name}: ${c.username}@${c.host}:${c.port} ${c.directory}`);
+    }
   });
   addConfigOption(config.command('show').description('print the effective config (defaults filled in) as JSON, secrets as ***')).action(
-    (opts: { config?: string }) => printJson(io, redactConfig(loadCliConfig(opts))),
+    (opts: { config?: string }) => {
+      const loaded = loadConfigWithSource({ path: opts.config });
+      const shown = redactConfig(loaded.config) as unknown as Record<string, unknown>;
+      // where each secret by reference comes from, never its value
+      for (const [where, ref] of loaded.secretRefs) {
+        const parts = where.split('.');
+        let node = shown;
+        for (const p of parts.slice(0, -1)) node = (node?.[p] ?? {}) as Record<string, unknown>;
+        node[parts[parts.length - 1]] = `*** (env ${ref.env}, ${ref.set ? 'set' : 'not set'})`;
+      }
+      printJson(io, shown);
+    },
   );
 }

@@ -15,7 +15,7 @@ import {
   type RemoteEntry,
   type SftpSession,
 } from '../sftp';
-import { resolveSftpSettings, type SftpFlags, type SftpSettings } from '../sftp/settings';
+import { configConnectionNames, resolveSftpSettings, type SftpFlags, type SftpSettings } from '../sftp/settings';
 import { createProgressBar } from './progress';
 import {
   EXIT_REFUSED,
@@ -46,7 +46,8 @@ function addConnectionOptions(cmd: Command): Command {
     .option('--host-key <pin>', 'the pinned host key: SHA256:… fingerprint or a known_hosts line ($SFTP_HOST_KEY); `check` prints it')
     .option('--insecure-skip-host-key', 'connect without checking the host key (never in production)')
     .option('--ciphers <list>', 'comma-separated ciphers in order of preference, e.g. aes128-gcm@openssh.com')
-    .option('-c, --config <path>', 'take the settings above from the "sftp" block of this config file (flags still win)');
+    .option('-c, --config <path>', 'take the settings above from the "sftp" block of this config file (flags still win)')
+    .option('--connection <name>', 'use the named connection of --config (connections.sftp.<name>; "default" = the sftp block)');
 }
 
 function settingsOf(opts: CommonOpts): SftpSettings {
@@ -106,11 +107,58 @@ function requireConfirmation(io: CliIo, force: boolean | undefined, what: string
 
 // ---------------------------------------------------------------------------------------------
 
-async function checkCommand(io: CliIo, opts: CommonOpts): Promise<void> {
+type CheckReport = Awaited<ReturnType<typeof checkReport>>;
+
+async function checkCommand(io: CliIo, opts: CommonOpts & { all?: boolean }): Promise<void> {
+  if (opts.all) return checkAllCommand(io, opts);
   const settings = settingsOf(opts);
+  const report = await checkReport(settings);
+  if (opts.json) printJson(io, report);
+  else printCheck(io, report);
+  if (!report.ok) fail(report.directory.problem ?? `the folder ${report.directory.path} is not usable`);
+}
+
+/** `check --all`: every connection of --config, each host key printed; exit 1 if any fails. */
+async function checkAllCommand(io: CliIo, opts: CommonOpts): Promise<void> {
+  if (!opts.config) fail('--all checks the connections of a config file: pass --config too', EXIT_REFUSED);
+  if (opts.connection) fail('--all and --connection exclude each other: drop one', EXIT_REFUSED);
+  const names = configConnectionNames(opts.config!);
+  if (names.length === 0) fail(`the config file ${opts.config} defines no SFTP connection`, EXIT_REFUSED);
+  const results: { connection: string; ok: boolean; report?: CheckReport; error?: string }[] = [];
+  for (const connection of names) {
+    try {
+      const report = await checkReport(settingsOf({ ...opts, connection }));
+      results.push({ connection, ok: report.ok, report });
+    } catch (err) {
+      results.push({ connection, ok: false, error: oneLine((err as Error).message) });
+    }
+  }
+  if (opts.json) printJson(io, { ok: results.every((r) => r.ok), connections: results });
+  else {
+    for (const r of results) {
+      printLine(io, `== ${r.connection}: ${r.ok ? 'OK' : 'FAILED'}`);
+      if (r.report) printCheck(io, r.report);
+      else printLine(io, `Error:       ${r.error}`);
+    }
+  }
+  const failed = results.filter((r) => !r.ok).map((r) => r.connection);
+  if (failed.length) fail(`${failed.length} of ${results.length} connections failed: ${failed.join(', ')}`);
+}
+
+function printCheck(io: CliIo, report: CheckReport): void {
+  const pinned = report.host_key_pinned;
+  printLine(io, `Connected to ${report.server} as ${report.username} (${report.auth})${report.server_software ? `, server ${report.server_software}` : ''}`);
+  printLine(io, `Host key:    ${report.host_key.type} ${report.host_key.fingerprint}${pinned ? ' (matches the pinned key)' : ' (NOT pinned)'}`);
+  printLine(io, `known_hosts: ${report.host_key.known_hosts_line}`);
+  if (!pinned) printLine(io, `Pin it with --host-key ${report.host_key.fingerprint} or "host_key": "${report.host_key.fingerprint}" in the sftp block (SFTP_HOST_KEY).`);
+  printLine(io, `Folder:      ${report.directory.path} ${report.ok ? 'exists and is writable' : `— ${report.directory.problem}`}`);
+  printLine(io, `Atomic rename (posix-rename@openssh.com): ${report.atomic_rename ? 'yes' : 'no (remove + rename is used)'}`);
+}
+
+async function checkReport(settings: SftpSettings) {
   const pinned = Boolean(settings.endpoint.hostKey);
   const dir = settings.directory;
-  const report = await withConnection(
+  return withConnection(
     settings,
     async (s) => {
       let exists = false;
@@ -149,17 +197,6 @@ async function checkCommand(io: CliIo, opts: CommonOpts): Promise<void> {
     },
     { allowUnpinned: true },
   );
-
-  if (opts.json) printJson(io, report);
-  else {
-    printLine(io, `Connected to ${report.server} as ${report.username} (${report.auth})${report.server_software ? `, server ${report.server_software}` : ''}`);
-    printLine(io, `Host key:    ${report.host_key.type} ${report.host_key.fingerprint}${pinned ? ' (matches the pinned key)' : ' (NOT pinned)'}`);
-    printLine(io, `known_hosts: ${report.host_key.known_hosts_line}`);
-    if (!pinned) printLine(io, `Pin it with --host-key ${report.host_key.fingerprint} or "host_key": "${report.host_key.fingerprint}" in the sftp block (SFTP_HOST_KEY).`);
-    printLine(io, `Folder:      ${dir} ${report.ok ? 'exists and is writable' : `— ${report.directory.problem}`}`);
-    printLine(io, `Atomic rename (posix-rename@openssh.com): ${report.atomic_rename ? 'yes' : 'no (remove + rename is used)'}`);
-  }
-  if (!report.ok) fail(report.directory.problem ?? `the folder ${dir} is not usable`);
 }
 
 async function lsCommand(io: CliIo, target: string | undefined, opts: CommonOpts & { long?: boolean }): Promise<void> {
@@ -392,6 +429,7 @@ export function registerSftpCommands(program: Command, io: CliIo = processIo()):
 
   addConnectionOptions(sftp.command('check'))
     .description("connect, check that --directory exists and is writable, and print the server's host key to pin")
+    .option('--all', 'check every connection of --config (exit 1 if any fails)')
     .option('--json', 'print the result as JSON')
     .action(guarded(io, (opts: CommonOpts) => checkCommand(io, opts)));
 

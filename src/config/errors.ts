@@ -14,7 +14,9 @@ export type ConfigErrorType =
   /** An export name that the config does not define. */
   | 'UnknownExport'
   /** A run date that is not a real calendar date written as YYYY-MM-DD. */
-  | 'InvalidDate';
+  | 'InvalidDate'
+  /** A named SFTP connection that the config does not define. */
+  | 'UnknownConnection';
 
 export interface ConfigIssue {
   /** Dotted path into the config, e.g. `sftp.port` or `exports.product_data.format`. */

@@ -40,3 +40,4 @@ export { redactConfig, configSecrets, REDACTED, SECRET_FIELDS } from './redact';
 export { exportNames, getExport, exportSchedule, type EffectiveSchedule } from './exports';
 export { parseRunDate, isRunDate, compactRunDate, yesterday } from './date';
 export { resolveSftpPrivateKey } from './private-key';
+export { sftpConnection, sftpConnectionNames, DEFAULT_CONNECTION } from './connections';

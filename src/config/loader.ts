@@ -24,6 +24,7 @@ import { applyEnvOverrides, configFromEnv, envVarFor, readEnv, ENV_FIELDS, type 
 import { configErrorMap, toConfigIssues } from './issues';
 import { parseJsonText } from './json';
 import { configSchema, SFTP_AUTH_MESSAGE, type Config } from './schema';
+import { plainSecretIssues, REQUIRE_SECRET_REFS_ENV, resolveSecretRefs } from './secret-refs';
 
 export const DEFAULT_CONFIG_PATH = 'configs/exports.json';
 
@@ -48,6 +49,8 @@ export interface LoadedConfig {
   envVars: string[];
   /** Human-readable origin, e.g. `file /app/configs/exports.json (SFTP_PASSWORD from the environment)`. */
   description: string;
+  /** Config path → the env var a `{"env": …}` reference reads (for `config show`). */
+  secretRefs: Map<string, { env: string; set: boolean }>;
 }
 
 /** Loads, validates and resolves the config; throws `ConfigError` listing every problem. */
@@ -84,7 +87,7 @@ export function loadConfigWithSource(opts: LoadConfigOptions = {}): LoadedConfig
       ? `environment variables (${used.join(', ')})`
       : `environment variables (none set; no ${DEFAULT_CONFIG_PATH}, no CONFIG_PATH, no EXPORT_CONFIG)`;
   const config = validate(raw, { description, source: { kind: 'env' }, origins });
-  return { config, source: { kind: 'env' }, envVars: used, description };
+  return { config, source: { kind: 'env' }, envVars: used, description, secretRefs: new Map() };
 }
 
 /**
@@ -135,15 +138,20 @@ function fromJson(text: string, source: ConfigSource, env: Env): LoadedConfig {
       source: where,
     });
   }
-  const overlaid = applyEnvOverrides(parsed.value, env);
+  const resolved = resolveSecretRefs(parsed.value, env);
+  const overlaid = applyEnvOverrides(resolved.value, env);
   const envVars = overlaid?.used ?? [];
   const description = envVars.length > 0 ? `${where} (${envVars.join(', ')} from the environment)` : where;
-  const config = validate(overlaid?.raw ?? parsed.value, {
+  const raw = overlaid?.raw ?? resolved.value;
+  const origins = overlaid?.origins ?? new Map<string, string>();
+  const require = ['1', 'true', 'yes'].includes((env[REQUIRE_SECRET_REFS_ENV] ?? '').toLowerCase());
+  const config = validate(raw, {
     description,
     source,
-    origins: overlaid?.origins ?? new Map(),
+    origins,
+    extraIssues: [...resolved.issues, ...(require ? plainSecretIssues(raw, resolved.refs, origins) : [])],
   });
-  return { config, source, envVars, description };
+  return { config, source, envVars, description, secretRefs: resolved.refs };
 }
 
 interface ValidationContext {
@@ -151,12 +159,17 @@ interface ValidationContext {
   source: ConfigSource | undefined;
   /** Config path → env var its value came from. */
   origins: Map<string, string>;
+  /** problems found before validation (unset `{"env": …}` references, plain secrets where refs are required) */
+  extraIssues?: ConfigIssue[];
 }
 
 function validate(raw: unknown, ctx: ValidationContext): Config {
   const result = configSchema.safeParse(raw, { error: configErrorMap });
-  if (result.success) return result.data;
-  const issues = toConfigIssues(result.error.issues).map((i) => annotate(i, ctx));
+  const extra = ctx.extraIssues ?? [];
+  if (result.success && extra.length === 0) return result.data;
+  // a field whose reference is unset was left out: its own issue says why, not "required"
+  const schemaIssues = result.success ? [] : toConfigIssues(result.error.issues).filter((i) => !extra.some((e) => e.path === i.path || e.path.startsWith(`${i.path}.`)));
+  const issues = [...extra, ...schemaIssues.map((i) => annotate(i, ctx))];
   const n = issues.length;
   throw new ConfigError({
     type: 'ConfigInvalid',

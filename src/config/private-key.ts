@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './errors';
-import type { Config, SftpConfig } from './schema';
+import type { SftpConfig } from './schema';
 
 /**
  * The PEM/OpenSSH text of the SFTP private key: `sftp.private_key` if set, else the file at
@@ -11,8 +11,7 @@ import type { Config, SftpConfig } from './schema';
  * Throws `ConfigError` (type `ConfigInvalid`, issue at `sftp.private_key_path`) when the file is
  * missing, unreadable or not a private key.
  */
-export function resolveSftpPrivateKey(cfg: SftpConfig | Config): string | undefined {
-  const sftp: SftpConfig = 'sftp' in cfg ? cfg.sftp : cfg;
+export function resolveSftpPrivateKey(sftp: SftpConfig, where = 'sftp'): string | undefined {
   if (sftp.private_key !== undefined) return sftp.private_key;
   if (sftp.private_key_path === undefined) return undefined;
   const file = path.resolve(sftp.private_key_path.replace(/^~(?=$|\/)/, os.homedir()));
@@ -29,19 +28,20 @@ export function resolveSftpPrivateKey(cfg: SftpConfig | Config): string | undefi
           : code === 'EISDIR'
             ? `is a directory, not a key file: ${file}`
             : `cannot read ${file} (${code ?? 'error'})`;
-    throw keyError(problem);
+    throw keyError(problem, where);
   }
   if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text) && !text.startsWith('PuTTY-User-Key-File-')) {
-    throw keyError(`${file} does not hold a private key (expected -----BEGIN ... PRIVATE KEY-----)`);
+    throw keyError(`${file} does not hold a private key (expected -----BEGIN ... PRIVATE KEY-----)`, where);
   }
   return text;
 }
 
-function keyError(problem: string): ConfigError {
+function keyError(problem: string, where: string): ConfigError {
+  const field = `${where}.private_key_path`;
   return new ConfigError({
     type: 'ConfigInvalid',
-    message: `SFTP private key unusable:\n  - sftp.private_key_path: ${problem}\nFix sftp.private_key_path (or SFTP_PRIVATE_KEY_PATH) and try again.`,
-    issues: [{ path: 'sftp.private_key_path', message: problem }],
-    source: 'sftp.private_key_path',
+    message: `SFTP private key unusable:\n  - ${field}: ${problem}\nFix ${field}${where === 'sftp' ? ' (or SFTP_PRIVATE_KEY_PATH)' : ''} and try again.`,
+    issues: [{ path: field, message: problem }],
+    source: field,
   });
 }

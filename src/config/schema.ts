@@ -10,6 +10,10 @@
  */
 import { z } from 'zod';
 import { ENCRYPTION_KEYS_ENV, KEY_ID_PATTERN, parseKeyRing } from '../codec/keys';
+import { backupDestinationSchema, backupObjectSchema, backupScheduleSchema, backupsSchema } from '../backup/config';
+import { inboxApiSchema, inboxesSchema, inboxSchema } from '../inbox/config';
+import { ETL_STRICT_OBJECTS, etlSchema } from '../etl/config';
+import { INGEST_STRICT_OBJECTS, ingestSchema, postgresSchema } from '../ingest/config';
 
 // ---------------------------------------------------------------------------------------------
 // Reusable field validators
@@ -203,6 +207,10 @@ export const gcsSchema = z.strictObject({
   api_endpoint: httpUrl().optional(),
 });
 
+export const CONNECTION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const CONNECTION_NAME_RULE = "must be a connection name: 1-64 letters, digits, '_' or '-', starting with a letter or digit";
+export const connectionName = z.string().regex(CONNECTION_NAME_PATTERN, CONNECTION_NAME_RULE);
+
 export const SFTP_AUTH_MESSAGE =
   'set sftp.password, or sftp.private_key / sftp.private_key_path (with sftp.passphrase if the key is encrypted)';
 
@@ -245,6 +253,13 @@ export const sftpSchema = z
           code: 'custom',
           path: ['passphrase'],
           message: 'is set but no key is: set sftp.private_key or sftp.private_key_path too',
+        });
+      }
+      if (has(sftp.password) && hasKey) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['password'],
+          message: 'set either a password or a key (private_key / private_key_path), not both: one way to log in per connection, so a refusal says which one failed',
         });
       }
       if (has(sftp.private_key) && has(sftp.private_key_path)) {
@@ -367,6 +382,8 @@ export const exportSchema = z
       .optional(),
     schedule: exportScheduleSchema.optional(),
     enabled: z.boolean().default(true),
+    /** the named SFTP connection to deliver to (default: `default`, the top-level `sftp` block) */
+    sftp: connectionName.optional(),
   })
   .superRefine(
     (e, ctx) => {
@@ -392,40 +409,117 @@ const exportsSchema = z
 // ---------------------------------------------------------------------------------------------
 // The whole config
 
+export const connectionsSchema = z.strictObject({
+  /** named SFTP servers (partners); the top-level `sftp` block is the one named `default` */
+  sftp: z.record(connectionName, sftpSchema).default({}),
+});
+
 const configObjectSchema = z.strictObject({
   temporal: temporalSchema.prefault({}),
   encryption: encryptionSchema.prefault({}),
   bigquery: bigquerySchema.prefault({}),
   gcs: gcsSchema,
-  sftp: sftpSchema,
+  sftp: sftpSchema.optional(),
+  connections: connectionsSchema.prefault({}),
   slack: slackSchema.prefault({}),
   transfer: transferSchema.prefault({}),
   http: httpSchema.prefault({}),
   schedule: scheduleSchema.prefault({}),
   exports: exportsSchema,
+  backups: backupsSchema,
+  inboxes: inboxesSchema,
+  etl: etlSchema.prefault({}),
+  postgres: postgresSchema.prefault({}), ingest: ingestSchema.prefault({}),
 });
 
 type ParsedConfig = z.output<typeof configObjectSchema>;
 type ParsedExport = z.output<typeof exportSchema>;
+type ParsedSftp = z.output<typeof sftpSchema>;
+
+export const DEFAULT_CONNECTION = 'default';
+
+/** Every connection by name: the named ones plus the top-level `sftp` block as `default`. */
+function allSftpConnections(cfg: ParsedConfig): Record<string, ParsedSftp> {
+  return { ...cfg.connections.sftp, ...(cfg.sftp ? { [DEFAULT_CONNECTION]: cfg.sftp } : {}) };
+}
+
+/**
+ * Every string-valued `sftp` key anywhere in the config (but the top-level block and the
+ * connections themselves) names a connection: exports, and every family's blocks alike.
+ */
+function connectionReferences(value: unknown, path: (string | number)[], out: { path: (string | number)[]; name: string }[]): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => connectionReferences(v, [...path, i], out));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (path.length === 0 && (k === 'sftp' || k === 'connections')) continue;
+      if (k === 'sftp' && typeof v === 'string') out.push({ path: [...path, k], name: v });
+      else connectionReferences(v, [...path, k], out);
+    }
+  }
+}
+
+function checkConnections(cfg: ParsedConfig, ctx: z.RefinementCtx): void {
+  // runs even when other blocks failed (RUN_ALWAYS), so look at what is there defensively
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (cfg.sftp !== undefined && !isObj(cfg.sftp)) return; // wrong-typed: its own issue says so
+  const named = isObj(cfg.connections) && isObj(cfg.connections.sftp) ? cfg.connections.sftp : {};
+  if (!isObj(cfg.exports)) return;
+  cfg = { ...cfg, connections: { ...cfg.connections, sftp: named } };
+  const connections = allSftpConnections(cfg);
+  const known = Object.keys(connections);
+  const knownText = known.length ? `known: ${known.join(', ')}` : 'no connections are configured';
+  if (cfg.sftp && cfg.connections.sftp[DEFAULT_CONNECTION]) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['connections', 'sftp', DEFAULT_CONNECTION],
+      message: 'the top-level sftp block is the connection "default" already: keep one of the two',
+    });
+  }
+  if (known.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['sftp'], message: 'required' });
+    return;
+  }
+  const refs: { path: (string | number)[]; name: string }[] = [];
+  connectionReferences(cfg, [], refs);
+  for (const ref of refs) {
+    if (!connections[ref.name]) {
+      ctx.addIssue({ code: 'custom', path: ref.path, message: `unknown connection ${JSON.stringify(ref.name)}; ${knownText}` });
+    }
+  }
+  if (!connections[DEFAULT_CONNECTION]) {
+    for (const [name, e] of Object.entries(cfg.exports)) {
+      if (isObj(e) && e.sftp === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['exports', name, 'sftp'],
+          message: `required: there is no default connection (top-level sftp block), so name one; ${knownText}`,
+        });
+      }
+    }
+  }
+}
 
 /** Fill in the per-export defaults that depend on the rest of the config. */
 function resolveExports(cfg: ParsedConfig) {
-  const exports: Record<string, ParsedExport & { destination: string; file_prefix: string }> = {};
+  const connections = allSftpConnections(cfg);
+  const exports: Record<string, ParsedExport & { destination: string; file_prefix: string; sftp: string }> = {};
   for (const [name, e] of Object.entries(cfg.exports)) {
-    exports[name] = { ...e, destination: e.destination ?? cfg.sftp.directory, file_prefix: e.file_prefix ?? name };
+    const sftp = e.sftp ?? DEFAULT_CONNECTION;
+    exports[name] = { ...e, sftp, destination: e.destination ?? connections[sftp].directory, file_prefix: e.file_prefix ?? name };
   }
-  return { ...cfg, exports };
+  return { ...cfg, connections: { ...cfg.connections, sftp: connections }, exports };
 }
 
 /** Validates a raw (JSON) config and returns the resolved `Config`. */
-export const configSchema = configObjectSchema.transform(resolveExports);
+export const configSchema = configObjectSchema.superRefine(checkConnections, RUN_ALWAYS).transform(resolveExports);
 
 /** The validated config with every default filled in. */
 export type Config = z.output<typeof configSchema>;
 /** What a config file may contain (defaults still missing, formats in any case). */
 export type ConfigInput = z.input<typeof configSchema>;
 export type ExportConfig = Config['exports'][string];
-export type SftpConfig = Config['sftp'];
+export type SftpConfig = ParsedSftp;
 export type GcsConfig = Config['gcs'];
 export type TemporalConfig = Config['temporal'];
 export type ScheduleConfig = Config['schedule'];
@@ -438,18 +532,29 @@ const STRICT_OBJECTS: Record<string, { shape: object }> = {
   bigquery: bigquerySchema,
   gcs: gcsSchema,
   sftp: sftpSchema,
+  connections: connectionsSchema,
+  'connections.sftp.*': sftpSchema,
   slack: slackSchema,
   transfer: transferSchema,
   http: httpSchema,
   schedule: scheduleSchema,
   'exports.*': exportSchema,
   'exports.*.schedule': exportScheduleSchema,
+  'backups.*': backupObjectSchema, 'backups.*.destination': backupDestinationSchema, 'backups.*.schedule': backupScheduleSchema,
+  'inboxes.*': inboxSchema, 'inboxes.*.api': inboxApiSchema,
+  ...ETL_STRICT_OBJECTS,
+  ...INGEST_STRICT_OBJECTS,
 };
 
 /** The keys a strict object of the config accepts (for "did you mean" hints on unknown keys). */
 export function knownKeysAt(path: readonly PropertyKey[]): string[] | undefined {
   const p = path.map(String);
   if (p[0] === 'exports' && p.length >= 2) p[1] = '*';
+  if (p[0] === 'backups' && p.length >= 2) p[1] = '*';
+  if (p[0] === 'inboxes' && p.length >= 2) p[1] = '*';
+  if (p[0] === 'etl' && p[1] === 'pipelines' && p.length >= 3) p[2] = '*';
+  if (p[0] === 'connections' && p[1] === 'sftp' && p.length >= 3) p[2] = '*';
+  if (p[0] === 'ingest' && (p[1] === 'tenants' || p[1] === 'api_tokens') && p.length >= 3) p[2] = '*';
   const obj = STRICT_OBJECTS[p.join('.')];
   return obj ? Object.keys(obj.shape) : undefined;
 }

@@ -92,6 +92,7 @@ export async function DailyExportsWorkflow(input: DailyExportsInput = {}): Promi
         error_message: failed[0].error!.message,
         workflow_id: info.workflowId,
         run_id: info.runId,
+        failed_exports: failed.map((f) => f.export_name),
         lines: failed.map((f) => `• *${f.export_name}*: ${f.error!.type}: ${f.error!.message}`),
       });
     } catch (err) {

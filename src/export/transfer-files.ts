@@ -1,13 +1,13 @@
 import { activityInfo, ApplicationFailure, Context, heartbeat, log } from '@temporalio/activity';
 import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
-import { getExport, parseRunDate } from '../config';
+import { getExport, parseRunDate, sftpConnection } from '../config';
 import { assertSafeName, type RemoteEntry, type SftpPool } from '../sftp';
 import { runFileStem } from './naming';
 import { listSourceObjects, type SourceObject } from '../activities/gcs-listing';
 import { permanentFailure, toApplicationFailure, withFailureMapping } from '../activities/failures';
 import { runLimited } from '../activities/run-limited';
-import { sftpEndpointFromConfig } from '../activities/sftp-endpoint';
+import { sftpEndpointFor } from '../activities/sftp-endpoint';
 import { writeCompletionMarkers } from './completion-markers';
 import { watchForStall } from '../activities/stall-watchdog';
 
@@ -27,6 +27,8 @@ export interface TransferSummary {
   total_mb: number;
   total_bytes: number;
   destination: string;
+  /** the SFTP connection's name (never its credentials) */
+  connection?: string;
   total_time_seconds: number;
   gcs_path: string;
   checksums?: Record<string, string>;
@@ -72,9 +74,10 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
     const started = Date.now();
     const exp = getExport(deps.config, input.exportName);
     const date = parseRunDate(input.date);
-    const { sftp, transfer } = deps.config;
-    const destination = exp.destination ?? sftp.directory;
-    const endpoint = sftpEndpointFromConfig(sftp);
+    const { transfer } = deps.config;
+    const sftp = sftpConnection(deps.config, exp.sftp);
+    const destination = exp.destination;
+    const endpoint = sftpEndpointFor(deps.config, exp.sftp);
     const signal = Context.current().cancellationSignal;
 
     const { bucket, objects } = await withFailureMapping('Cloud Storage', () => listSourceObjects(deps.storage, input.gcsPath));
@@ -198,6 +201,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
     return {
       status: 'success',
       export_name: input.exportName,
+      connection: exp.sftp,
       files_transferred: files.length - skipped.length,
       files,
       files_skipped: skipped,

@@ -8,7 +8,7 @@ import { runFileStem } from './naming';
 import { markerNames } from './completion-markers';
 import { listSourceObjects } from '../activities/gcs-listing';
 import { withFailureMapping } from '../activities/failures';
-import { sftpEndpointFromConfig } from '../activities/sftp-endpoint';
+import { sftpEndpointFor } from '../activities/sftp-endpoint';
 
 export interface VerifyInput {
   exportName: string;
@@ -36,11 +36,11 @@ export function createVerifySync(deps: { config: Config; storage: Storage; sftpP
   return async function verifySync(input: VerifyInput): Promise<VerifyResult> {
     const exp = getExport(deps.config, input.exportName);
     const date = parseRunDate(input.date);
-    const destination = exp.destination ?? deps.config.sftp.directory;
+    const destination = exp.destination;
     const stem = runFileStem(exp.file_prefix ?? input.exportName, date);
     const markers = markerNames(stem);
     const withChecksums = input.checksums ?? exp.checksums;
-    const endpoint = sftpEndpointFromConfig(deps.config.sftp);
+    const endpoint = sftpEndpointFor(deps.config, exp.sftp);
 
     const { objects } = await withFailureMapping('Cloud Storage', () => listSourceObjects(deps.storage, input.gcsPath));
     const gcs = new Map(objects.map((o) => [o.relativeName, o]));

@@ -107,7 +107,7 @@ export async function ExportWorkflow(input: ExportInput): Promise<ExportResult> 
     progress.step = 'done';
     setStatus('succeeded');
     setCurrentDetails(
-      `**${exportName}** ${date}: ${transfer.files.length} files, ${transfer.total_mb} MB → ${transfer.destination}, verified in sync`,
+      `**${exportName}** ${date}: ${transfer.files.length} files, ${transfer.total_mb} MB → ${transfer.connection ? `${transfer.connection}:` : ''}${transfer.destination}, verified in sync`,
     );
     return { export_name: exportName, date, workflow_id: workflowInfo().workflowId, bq_export: bq, transfer, verify };
   } catch (err) {

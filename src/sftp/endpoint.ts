@@ -2,6 +2,10 @@ import { createHash } from 'node:crypto';
 
 /** Where and how to connect. Secrets stay in this object; they never reach a message or a log. */
 export interface SftpEndpoint {
+  /** the config's name for this server; the pool keeps a separate slot (and limit) per connection */
+  connection?: string;
+  /** the most sessions the pool opens to this connection at once (default: the pool's) */
+  maxConnections?: number;
   host: string;
   port: number;
   username: string;
@@ -47,5 +51,6 @@ export function endpointKey(ep: SftpEndpoint): string {
     digest.update(part === undefined ? '\u0000' : Buffer.isBuffer(part) ? part : Buffer.from(part));
     digest.update('\u0001');
   }
-  return `${ep.host}:${ep.port}:${ep.username}:${digest.digest('hex').slice(0, 16)}`;
+  const base = `${ep.host}:${ep.port}:${ep.username}:${digest.digest('hex').slice(0, 16)}`;
+  return ep.connection ? `${ep.connection}@${base}` : base;
 }

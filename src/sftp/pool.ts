@@ -4,7 +4,7 @@ import { endpointKey, type SftpEndpoint } from './endpoint';
 import type { SftpSession } from './session';
 
 export interface SftpPoolOptions {
-  /** connections per endpoint (host:port:user + credentials), default 4 */
+  /** connections per endpoint (host:port:user + credentials) unless the endpoint sets its own `maxConnections`; default 4 */
   maxPerEndpoint?: number;
   /** an unused connection is closed after this long, default 60 s */
   idleMs?: number;
@@ -121,7 +121,7 @@ export class SftpPool {
         this.discard(key, idle.session);
         continue;
       }
-      if (slot.open < this.max) {
+      if (slot.open < Math.max(1, ep.maxConnections ?? this.max)) {
         slot.open++;
         let session: SftpSession;
         try {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseJsonText } from '../config/json';
+import { resolveSecretRefs } from '../config/secret-refs';
 import { SftpError } from './errors';
 import type { SftpEndpoint } from './endpoint';
 import type { PublishMode } from './session';
@@ -22,6 +23,8 @@ export interface SftpFlags {
   insecureSkipHostKey?: boolean;
   ciphers?: string;
   config?: string;
+  /** a named connection of --config (`connections.sftp.<name>`; `default` = the `sftp` block) */
+  connection?: string;
   gcsEndpoint?: string;
   gcsProject?: string;
 }
@@ -65,7 +68,7 @@ interface FileBlocks {
   gcs: Record<string, unknown>;
 }
 
-function readConfigFile(file: string): FileBlocks {
+function readConfigFile(file: string, connection: string | undefined, env: Env): FileBlocks {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -75,17 +78,46 @@ function readConfigFile(file: string): FileBlocks {
   // by line and column only: V8's own message quotes the text, which may hold a password
   const parsed = parseJsonText(text);
   if (!parsed.ok) throw invalid(`The config file ${file} ${parsed.error}.`);
-  const json = parsed.value;
-  const obj = (json ?? {}) as Record<string, unknown>;
-  const block = (name: string) => {
-    const b = obj[name];
+  const resolved = resolveSecretRefs(parsed.value, env);
+  const obj = (resolved.value ?? {}) as Record<string, unknown>;
+  const block = (from: Record<string, unknown>, name: string, where = name) => {
+    const b = from[name];
     if (b === undefined) return {};
-    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw invalid(`The "${name}" block of ${file} must be an object.`);
+    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw invalid(`The "${where}" block of ${file} must be an object.`);
     return b as Record<string, unknown>;
   };
-  const sftp = block('sftp');
-  if (!Object.keys(sftp).length) throw invalid(`The config file ${file} has no "sftp" block.`);
-  return { sftp, gcs: block('gcs') };
+  const named = block(block(obj, 'connections'), 'sftp', 'connections.sftp');
+  const names = fileConnectionNames(obj);
+  const wanted = connection ?? 'default';
+  const sftp = wanted === 'default' && obj.sftp !== undefined ? block(obj, 'sftp') : Object.hasOwn(named, wanted) ? block(named, wanted, `connections.sftp.${wanted}`) : {};
+  if (!Object.keys(sftp).length) {
+    if (connection === undefined) throw invalid(`The config file ${file} has no "sftp" block${names.length ? `: pick a connection with --connection (${names.join(', ')})` : ''}.`);
+    throw invalid(`The config file ${file} has no connection "${connection}"; known: ${names.join(', ') || 'none'}.`);
+  }
+  const prefix = wanted === 'default' && obj.sftp !== undefined ? 'sftp' : `connections.sftp.${wanted}`;
+  const unset = resolved.issues.find((i) => i.path.startsWith(`${prefix}.`));
+  if (unset) throw invalid(`${unset.path} in ${file}: ${unset.message}.`);
+  return { sftp, gcs: block(obj, 'gcs') };
+}
+
+/** The connection names a config file defines (`default` for its `sftp` block). */
+function fileConnectionNames(obj: Record<string, unknown>): string[] {
+  const named = (obj.connections as { sftp?: unknown } | undefined)?.sftp;
+  const names = named && typeof named === 'object' && !Array.isArray(named) ? Object.keys(named) : [];
+  return [...new Set([...(obj.sftp !== undefined ? ['default'] : []), ...names])].sort();
+}
+
+/** The SFTP connections of a config file, for `sftp check --all`. */
+export function configConnectionNames(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw invalid(`Cannot read the config file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}). Check the --config path.`);
+  }
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw invalid(`The config file ${file} ${parsed.error}.`);
+  return fileConnectionNames((parsed.value ?? {}) as Record<string, unknown>);
 }
 
 function parsePort(v: string | undefined, from: string): number {
@@ -95,14 +127,15 @@ function parsePort(v: string | undefined, from: string): number {
 }
 
 export function resolveSftpSettings(flags: SftpFlags, env: Env = process.env): SftpSettings {
-  const file = flags.config ? readConfigFile(flags.config) : { sftp: {}, gcs: {} };
+  if (flags.connection !== undefined && !flags.config) throw invalid('--connection names a connection of a config file: pass --config too.');
+  const file = flags.config ? readConfigFile(flags.config, flags.connection, env) : { sftp: {}, gcs: {} };
   const fromFile = (k: string) => nonEmpty(file.sftp[k]);
   const fromEnv = (k: string) => nonEmpty(env[k]);
   const pick = (flag: unknown, fileKey: string, envKey: string): { value?: string; from: string } => {
     const f = nonEmpty(flag);
     if (f !== undefined) return { value: f, from: 'the command line' };
     const c = fromFile(fileKey);
-    if (c !== undefined) return { value: c, from: `sftp.${fileKey} in ${flags.config}` };
+    if (c !== undefined) return { value: c, from: `${flags.connection ? `connections.sftp.${flags.connection}` : 'sftp'}.${fileKey} in ${flags.config}` };
     const e = fromEnv(envKey);
     return { value: e, from: envKey };
   };

@@ -33,7 +33,7 @@ test('bq-sftp worker + run/status/runs/retry through the real binary; bad input 
     assert.equal(out.status, 'succeeded');
     assert.deepEqual(out.result.transfer.files, ['Customer_20250108-000000000000.csv']);
     assert.match(out.url, new RegExp(`/namespaces/default/workflows/export-${name}-${DEMO_DATE}/`));
-    assert.deepEqual(listLocal(config.sftp.directory), ['Customer_20250108-000000000000.csv']);
+    assert.deepEqual(listLocal(config.sftp!.directory), ['Customer_20250108-000000000000.csv']);
 
     const status = cli(['status', name, '--date', DEMO_DATE, '--json', '-c', cfgPath]);
     assert.equal(status.status, 0, status.stderr);
@@ -82,7 +82,7 @@ test('bq-sftp config check validates without contacting anything; config show re
     const shown = cli(['config', 'show', '-c', good]);
     assert.equal(shown.status, 0, shown.stderr);
     assert.equal(JSON.parse(shown.stdout).sftp.password, '***');
-    assert.ok(!shown.stdout.includes(config.sftp.password!), 'the password is not printed');
+    assert.ok(!shown.stdout.includes(config.sftp!.password!), 'the password is not printed');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -92,7 +92,7 @@ test('with encryption on, history holds no plaintext of a marker; the codec serv
   });
   assert.deepEqual(result.files, files);
   assert.equal(result.export_name, name);
-  assert.deepEqual(listLocal(config.sftp.directory), files);
+  assert.deepEqual(listLocal(config.sftp!.directory), files);
 
   // the leak detector itself finds a plain payload's marker, so a pass below means something
   const plainProbe = { data: Buffer.from(JSON.stringify({ padding: 'xy', exportName: name })).toString('base64') };

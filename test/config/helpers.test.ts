@@ -20,10 +20,15 @@ const FAKE_KEY_KIND = ['OPENSSH', 'PRIVATE', 'KEY'].join(' ');
 
 function fullConfig() {
   const raw = minimalRaw();
-  Object.assign(raw.sftp as object, {
-    private_key: `-----BEGIN ${FAKE_KEY_KIND}-----\nKEYDATA\n-----END ${FAKE_KEY_KIND}-----\n`,
-    passphrase: 'phrase-xyz',
-  });
+  raw.connections = {
+    sftp: {
+      keyed: {
+        host: 'sftp2.example.com', username: 'k', directory: '/in',
+        private_key: `-----BEGIN ${FAKE_KEY_KIND}-----\nKEYDATA\n-----END ${FAKE_KEY_KIND}-----\n`,
+        passphrase: 'phrase-xyz',
+      },
+    },
+  };
   raw.slack = { webhook_url: 'https://hooks.slack.example/services/T0/B0/SECRET', channel: '#data' };
   raw.temporal = { api_key: 'api-key-xyz' };
   raw.http = { auth_token: 'token-xyz' };
@@ -35,24 +40,25 @@ void describe('redactConfig', () => {
   void test('replaces every secret that is set with ***, keeps everything else, leaves the input alone', () => {
     const cfg = fullConfig();
     const red = redactConfig(cfg);
-    assert.equal(red.sftp.password, '***');
-    assert.equal(red.sftp.private_key, '***');
-    assert.equal(red.sftp.passphrase, '***');
+    assert.equal(red.sftp!.password, '***');
+    assert.equal(red.connections.sftp.keyed.private_key, '***');
+    assert.equal(red.connections.sftp.keyed.passphrase, '***');
+    assert.equal(red.connections.sftp.default.password, '***');
     assert.equal(red.slack.webhook_url, '***');
     assert.equal(red.temporal.api_key, '***');
     assert.equal(red.http.auth_token, '***');
     assert.equal(red.slack.channel, '#data');
-    assert.equal(red.sftp.host, cfg.sftp.host);
+    assert.equal(red.sftp!.host, cfg.sftp!.host);
     assert.deepEqual(red.exports, cfg.exports);
-    assert.equal(cfg.sftp.password, 'pw-0123456789', 'the original is untouched');
+    assert.equal(cfg.sftp!.password, 'pw-0123456789', 'the original is untouched');
     const printed = JSON.stringify(red);
     for (const secret of configSecrets(cfg)) assert.ok(!printed.includes(secret), secret);
   });
 
   void test('secrets that are not set stay absent', () => {
     const red = redactConfig(validateConfig(minimalRaw()));
-    assert.equal(red.sftp.password, '***');
-    assert.equal('passphrase' in red.sftp, false);
+    assert.equal(red.sftp!.password, '***');
+    assert.equal('passphrase' in red.sftp!, false);
     assert.equal('webhook_url' in red.slack, false);
   });
 

@@ -60,7 +60,7 @@ void describe('config sources give the same Config', () => {
     const fromEnv = loadConfig({ env: ENV_FORM, cwd: dir });
     assert.deepEqual(fromExportConfig, fromFile);
     assert.deepEqual(fromEnv, fromFile);
-    assert.equal(fromEnv.sftp.port, 2222);
+    assert.equal(fromEnv.sftp!.port, 2222);
     assert.equal(fromEnv.gcs.expiration_days, 7);
   });
 
@@ -91,7 +91,7 @@ void describe('config sources give the same Config', () => {
       SFTP_PRIVATE_KEY: `-----BEGIN ${FAKE_KEY_KIND}-----\\nAAAA\\n-----END ${FAKE_KEY_KIND}-----\\n`,
     };
     const cfg = loadConfig({ env, cwd: dir });
-    assert.equal(cfg.sftp.private_key, `-----BEGIN ${FAKE_KEY_KIND}-----\nAAAA\n-----END ${FAKE_KEY_KIND}-----\n`);
+    assert.equal(cfg.sftp!.private_key, `-----BEGIN ${FAKE_KEY_KIND}-----\nAAAA\n-----END ${FAKE_KEY_KIND}-----\n`);
   });
 });
 
@@ -119,7 +119,7 @@ void describe('which source is used', () => {
     writeJson(cwd, 'configs/exports.json', fileRaw);
     const loaded = loadConfigWithSource({ cwd, env: { SFTP_HOST: 'ignored' } });
     assert.equal(loaded.source.kind, 'file');
-    assert.equal(loaded.config.sftp.host, 'sftp.example.com', 'non-secret env vars do not override a file');
+    assert.equal(loaded.config.sftp!.host, 'sftp.example.com', 'non-secret env vars do not override a file');
   });
 
   void test('an EXPORT_CONFIG set on purpose wins over a default file that merely exists', () => {
@@ -165,15 +165,15 @@ void describe('env vars over a file or EXPORT_CONFIG', () => {
         SFTP_HOST: 'not-used-with-a-file',
       },
     });
-    assert.equal(loaded.config.sftp.password, 'from-env');
+    assert.equal(loaded.config.sftp!.password, 'from-env');
     assert.equal(loaded.config.slack.webhook_url, 'https://hooks.slack.example/x');
     assert.equal(loaded.config.temporal.api_key, 'k');
-    assert.equal(loaded.config.sftp.host, 'sftp.example.com');
+    assert.equal(loaded.config.sftp!.host, 'sftp.example.com');
     assert.deepEqual(loaded.envVars, ['SFTP_PASSWORD', 'SLACK_WEBHOOK_URL', 'TEMPORAL_API_KEY']);
     assert.match(loaded.description, /\(SFTP_PASSWORD, SLACK_WEBHOOK_URL, TEMPORAL_API_KEY from the environment\)$/);
 
     const overridden = loadConfig({ env: { EXPORT_CONFIG: JSON.stringify(minimalRaw()), SFTP_PASSWORD: 'rotated' }, cwd: dir });
-    assert.equal(overridden.sftp.password, 'rotated', 'env beats the value in the JSON');
+    assert.equal(overridden.sftp!.password, 'rotated', 'env beats the value in the JSON');
   });
 
   void test('SFTP_PASSPHRASE and SFTP_PRIVATE_KEY fill in key auth', () => {
@@ -182,7 +182,7 @@ void describe('env vars over a file or EXPORT_CONFIG', () => {
     delete sftp.password;
     sftp.private_key_path = '/keys/id';
     const cfg = loadConfig({ env: { EXPORT_CONFIG: JSON.stringify(raw), SFTP_PASSPHRASE: 'pp' }, cwd: dir });
-    assert.equal(cfg.sftp.passphrase, 'pp');
+    assert.equal(cfg.sftp!.passphrase, 'pp');
   });
 
   void test('Temporal connection env vars override the file (deployment settings)', () => {
@@ -195,7 +195,7 @@ void describe('env vars over a file or EXPORT_CONFIG', () => {
   void test('empty env vars count as unset', () => {
     const file = writeJson(dir, 'empty-env.json', minimalRaw());
     const cfg = loadConfig({ env: { CONFIG_PATH: file, EXPORT_CONFIG: '', SFTP_PASSWORD: '', TEMPORAL_ADDRESS: '  ' } });
-    assert.equal(cfg.sftp.password, 'pw-0123456789');
+    assert.equal(cfg.sftp!.password, 'pw-0123456789');
     assert.equal(cfg.temporal.address, '127.0.0.1:7233');
 
     const viaExport = loadConfigWithSource({ env: { CONFIG_PATH: '', EXPORT_CONFIG: JSON.stringify(minimalRaw()) }, cwd: dir });
@@ -290,23 +290,23 @@ void describe('resolveSftpPrivateKey', () => {
   const PEM = `-----BEGIN ${FAKE_KEY_KIND}-----\nAAAA\n-----END ${FAKE_KEY_KIND}-----\n`;
 
   void test('inline key, key file, password only', () => {
-    assert.equal(resolveSftpPrivateKey(withKey({ private_key: PEM })), PEM);
+    assert.equal(resolveSftpPrivateKey(withKey({ private_key: PEM }).sftp!), PEM);
     const keyFile = path.join(dir, 'id_test');
     fs.writeFileSync(keyFile, PEM, { mode: 0o600 });
-    assert.equal(resolveSftpPrivateKey(withKey({ private_key_path: keyFile }).sftp), PEM);
-    assert.equal(resolveSftpPrivateKey(withKey({ password: 'p' })), undefined);
+    assert.equal(resolveSftpPrivateKey(withKey({ private_key_path: keyFile }).sftp!), PEM);
+    assert.equal(resolveSftpPrivateKey(withKey({ password: 'p' }).sftp!), undefined);
   });
 
   void test('a missing or wrong key file is a clear error naming the field', () => {
     const missing = path.join(dir, 'no-such-key');
-    const err = configErrorOf(() => resolveSftpPrivateKey(withKey({ private_key_path: missing })));
+    const err = configErrorOf(() => resolveSftpPrivateKey(withKey({ private_key_path: missing }).sftp!));
     assert.equal(err.type, 'ConfigInvalid');
     assert.deepEqual(err.issues, [{ path: 'sftp.private_key_path', message: `file not found: ${missing}` }]);
     assert.match(err.message, /sftp\.private_key_path: file not found/);
 
     const notAKey = path.join(dir, 'not-a-key');
     fs.writeFileSync(notAKey, 'hello secret\n');
-    const err2 = configErrorOf(() => resolveSftpPrivateKey(withKey({ private_key_path: notAKey })));
+    const err2 = configErrorOf(() => resolveSftpPrivateKey(withKey({ private_key_path: notAKey }).sftp!));
     assert.match(err2.issues[0].message, /does not hold a private key/);
     assert.ok(!err2.message.includes('hello secret'));
   });

@@ -24,13 +24,13 @@ void describe('config schema: defaults and resolution', () => {
     });
     assert.equal(cfg.bigquery.location, 'US');
     assert.equal(cfg.gcs.expiration_days, 30);
-    assert.equal(cfg.sftp.port, 22);
-    assert.equal(cfg.sftp.insecure_skip_host_key_check, false);
-    assert.equal(cfg.sftp.keepalive_interval_ms, 10000);
-    assert.equal(cfg.sftp.ready_timeout_ms, 20000);
-    assert.equal(cfg.sftp.max_connections, 4);
-    assert.equal(cfg.sftp.temp_suffix, '.partial');
-    assert.equal(cfg.sftp.publish_mode, 'rename');
+    assert.equal(cfg.sftp!.port, 22);
+    assert.equal(cfg.sftp!.insecure_skip_host_key_check, false);
+    assert.equal(cfg.sftp!.keepalive_interval_ms, 10000);
+    assert.equal(cfg.sftp!.ready_timeout_ms, 20000);
+    assert.equal(cfg.sftp!.max_connections, 4);
+    assert.equal(cfg.sftp!.temp_suffix, '.partial');
+    assert.equal(cfg.sftp!.publish_mode, 'rename');
     assert.deepEqual(cfg.slack, {});
     assert.deepEqual(cfg.transfer, { concurrency: 4, chunk_size: 32768, requests_in_flight: 64, heartbeat_every_ms: 5000, stall_timeout_ms: 30_000 });
     assert.deepEqual(cfg.http, { port: 8080, host: '127.0.0.1' });
@@ -106,11 +106,11 @@ void describe('config schema: defaults and resolution', () => {
     const sftp = raw.sftp as Record<string, unknown>;
     delete sftp.password;
     sftp.private_key_path = '/keys/id_ed25519';
-    assert.equal(v(raw).sftp.private_key_path, '/keys/id_ed25519');
+    assert.equal(v(raw).sftp!.private_key_path, '/keys/id_ed25519');
     delete sftp.private_key_path;
     sftp.private_key = `-----BEGIN ${FAKE_KEY_KIND}-----\nabc\n-----END ${FAKE_KEY_KIND}-----\n`;
     sftp.passphrase = 'secret';
-    assert.equal(v(raw).sftp.passphrase, 'secret');
+    assert.equal(v(raw).sftp!.passphrase, 'secret');
   });
 
   void test('host_key accepts a SHA256 fingerprint and a known_hosts line', () => {
@@ -122,7 +122,7 @@ void describe('config schema: defaults and resolution', () => {
     ]) {
       const raw = minimalRaw();
       (raw.sftp as Record<string, unknown>).host_key = hostKey;
-      assert.equal(v(raw).sftp.host_key, hostKey);
+      assert.equal(v(raw).sftp!.host_key, hostKey);
     }
     const raw = minimalRaw();
     (raw.sftp as Record<string, unknown>).host_key = 'MD5:aa:bb';

@@ -23,7 +23,7 @@ test('backfill over three dates gives three runs with the right dates and files;
   await withWorker(config, async (client) => {
     const first = await backfill(client, config, { exports: [name], from: '2025-01-06', to: '2025-01-08', concurrency: 2 });
     assert.deepEqual(first.map((i) => [i.date, i.status]), [['2025-01-06', 'succeeded'], ['2025-01-07', 'succeeded'], ['2025-01-08', 'succeeded']]);
-    assert.deepEqual(listLocal(config.sftp.directory), ['B_20250106-000000000000.csv', 'B_20250107-000000000000.csv', 'B_20250108-000000000000.csv']);
+    assert.deepEqual(listLocal(config.sftp!.directory), ['B_20250106-000000000000.csv', 'B_20250107-000000000000.csv', 'B_20250108-000000000000.csv']);
 
     const second = await backfill(client, config, { exports: [name], from: '2025-01-06', to: '2025-01-08' });
     assert.deepEqual(second.map((i) => i.status), ['skipped', 'skipped', 'skipped']);

@@ -36,7 +36,7 @@ test('ExportWorkflow: BigQuery → GCS → SFTP → verify; bytes equal, names f
     exports: { [name]: { query: productsQuery, file_prefix: 'Product', format: 'CSV', compression: 'GZIP' } },
     slack: { webhook_url: slack.url },
   });
-  const folder = config.sftp.directory;
+  const folder = config.sftp!.directory;
   try {
     const first = await withWorker(config, (client) => runExport(client, config, { exportName: name, date: DEMO_DATE }));
     const objectPrefix = `${name}/20250108/`;
@@ -72,9 +72,9 @@ test('ExportWorkflow: a query with 0 rows exports, transfers and verifies', asyn
   const config = testConfig({ exports: { [name]: { query: productsQuery, format: 'JSON' } } });
   const result = await withWorker(config, (client) => runExport(client, config, { exportName: name, date: '1999-01-01' }));
   assert.equal(result.verify.in_sync, true);
-  assert.deepEqual(listLocal(config.sftp.directory), result.transfer.files);
+  assert.deepEqual(listLocal(config.sftp!.directory), result.transfer.files);
   for (const f of result.transfer.files) assert.match(f, new RegExp(`^${name}_19990101-\\d{12}\\.json$`));
-  await assertSameBytesAsGcs(config.sftp.directory, result.transfer.files, `${name}/19990101/`);
+  await assertSameBytesAsGcs(config.sftp!.directory, result.transfer.files, `${name}/19990101/`);
 });
 
 test('ExportWorkflow: the key + passphrase user; starting the same export and date twice yields one run', async () => {

@@ -42,7 +42,7 @@ test('a wrong pinned host key: non-retryable SftpHostKeyMismatch, nothing writte
     const err = await withWorker(config, async (client) => (await startExport(client, config, { exportName: name, date: DEMO_DATE })).result().catch((e: unknown) => e));
     assert.equal(failureType(err), 'SftpHostKeyMismatch');
     assert.equal(((err as WorkflowFailedError).cause!.cause as ApplicationFailure).nonRetryable, true);
-    assert.deepEqual(listLocal(config.sftp.directory), [], 'not one byte written');
+    assert.deepEqual(listLocal(config.sftp!.directory), [], 'not one byte written');
     assert.equal(slack.messages.length, 1);
   } finally {
     await slack.close();

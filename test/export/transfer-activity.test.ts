@@ -24,7 +24,7 @@ async function seedObjects(name: string, files: Record<string, Buffer>): Promise
 function setup(name: string) {
   const config = testConfig({ exports: { [name]: { query: 'SELECT 1', file_prefix: 'F' } } });
   const deps = buildActivityDeps(config);
-  return { config, deps, folder: config.sftp.directory };
+  return { config, deps, folder: config.sftp!.directory };
 }
 
 const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) % 256));
@@ -134,7 +134,7 @@ test('a download that stalls without error or end is aborted as TransferStalled 
   const name = exportName('stall');
   const config = testConfig({ exports: { [name]: { query: 'SELECT 1', file_prefix: 'F' } }, transfer: { stall_timeout_ms: 1000 } });
   const deps = buildActivityDeps(config);
-  const folder = config.sftp.directory;
+  const folder = config.sftp!.directory;
   const stalling = () => {
     let sent = false;
     return new Readable({

@@ -681,7 +681,7 @@ describe('R4 bad input: object names', () => {
       assert.equal(err.type, 'UnsafeObjectName');
       assert.equal(err.nonRetryable, true);
       assert.equal(reads, 0, 'no object was read');
-      assert.deepEqual(listLocal(config.sftp.directory), [], '0 files written');
+      assert.deepEqual(listLocal(config.sftp!.directory), [], '0 files written');
     });
   }
 
@@ -702,7 +702,7 @@ describe('R4 bad input: object names', () => {
         if (err !== undefined && !(err instanceof ApplicationFailure)) tally.transferFiles.crashes++;
         assert.ok(err instanceof ApplicationFailure, `refused with an ApplicationFailure, got ${String(err)}`);
         assert.equal(err.type, 'UnsafeObjectName');
-        assert.deepEqual(listLocal(cfg.sftp.directory), [], '0 files written');
+        assert.deepEqual(listLocal(cfg.sftp!.directory), [], '0 files written');
       } finally {
         await realDeps.sftpPool.closeAll();
         await bucket.deleteFiles({ prefix: `${name}/` }).catch(() => undefined);

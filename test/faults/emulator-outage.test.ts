@@ -48,7 +48,7 @@ describe('R3 emulator outages', { concurrency: true }, () => {
         gcs: { api_endpoint: gcs.endpoint('gcs') },
         slack: { webhook_url: slack.url },
       });
-      const folder = config.sftp.directory;
+      const folder = config.sftp!.directory;
       try {
         await withWorker(config, async (client) => {
           const handle = await client.workflow.start('TransferWorkflow', {
@@ -108,7 +108,7 @@ describe('R3 emulator outages', { concurrency: true }, () => {
           assert.equal(slack.messages.length, 0);
         });
       } finally {
-        removeLocalFolder(config.sftp.directory);
+        removeLocalFolder(config.sftp!.directory);
       }
     } finally {
       await slack.close();

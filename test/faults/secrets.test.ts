@@ -55,7 +55,7 @@ function secrets(): Record<string, string> {
 /** Runs one export through a worker process whose config file holds no secret; the secrets come from env. */
 async function runWithWorker(kind: string, config: Config, env: Record<string, string>, expect: 'succeeded' | 'failed'): Promise<void> {
   const name = Object.keys(config.exports)[0];
-  const { password: _p, passphrase: _pp, ...sftp } = config.sftp;
+  const { password: _p, passphrase: _pp, ...sftp } = config.sftp!;
   const { webhook_url: _w, ...slackBlock } = config.slack;
   const configPath = path.join(tmp, `${kind}.json`);
   fs.writeFileSync(configPath, JSON.stringify({ ...config, sftp, slack: slackBlock }));
@@ -72,7 +72,7 @@ async function runWithWorker(kind: string, config: Config, env: Record<string, s
   } finally {
     await worker.stop();
     logs.push(logPath);
-    folders.push({ dir: config.sftp.directory, user: config.sftp.username === info.sftp.keyUser.username ? 'keyUser' : 'passwordUser' });
+    folders.push({ dir: config.sftp!.directory, user: config.sftp!.username === info.sftp!.keyUser.username ? 'keyUser' : 'passwordUser' });
   }
 }
 

@@ -40,7 +40,7 @@ for (let trial = 1; trial <= TRIALS; trial++) {
   test(`R2 trial ${trial}/${TRIALS}: sshd killed and restarted mid-upload, the activity retries and the run completes`, async () => {
     const name = exportName('r2');
     const config = testConfig({ exports: { [name]: { query: 'SELECT 1', file_prefix: 'F' } }, sftp: { port: sshd.port } });
-    const folder = config.sftp.directory;
+    const folder = config.sftp!.directory;
     const record = { completed: false, publishedAtRestart: 0, attempts: 0, differing: 0, partialsLeft: 0 };
     results.push(record);
     try {

@@ -53,9 +53,9 @@ for (let trial = 1; trial <= TRIALS; trial++) {
   test(`R1 trial ${trial}/${TRIALS}: SIGKILL mid-transfer, a new worker finishes the run`, async () => {
     const name = exportName('r1');
     const config = testConfig({ exports: { [name]: { query: 'SELECT 1', file_prefix: 'F' } } });
-    const folder = config.sftp.directory;
+    const folder = config.sftp!.directory;
     const configPath = path.join(tmp, `${name}.json`);
-    const { password, ...sftpWithoutSecret } = config.sftp;
+    const { password, ...sftpWithoutSecret } = config.sftp!;
     fs.writeFileSync(configPath, JSON.stringify({ ...config, sftp: sftpWithoutSecret }));
     const env = { SFTP_PASSWORD: password!, BQSFTP_LOG_LEVEL: 'WARN' };
     const logPath = path.join(tmp, `${name}.log`);

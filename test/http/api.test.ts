@@ -51,7 +51,7 @@ test('HTTP API: health, transfer, verify, start a run and read it, OpenAPI', asy
     assert.deepEqual(transfer.body.files, ['H_20250108-000000000000.csv', 'H_20250108-000000000001.csv']);
     assert.equal(transfer.body.workflow_id, `transfer-${name}-2025-01-08`);
     for (const k of ['total_mb', 'destination', 'total_time_seconds', 'gcs_path']) assert.ok(k in transfer.body, k);
-    assert.deepEqual(listLocal(config.sftp.directory), ['H_20250108-000000000000.csv', 'H_20250108-000000000001.csv']);
+    assert.deepEqual(listLocal(config.sftp!.directory), ['H_20250108-000000000000.csv', 'H_20250108-000000000001.csv']);
 
     const verify = await call('POST', '/verify', { export_name: name, gcs_path: gcsPath });
     assert.equal(verify.status, 200);
