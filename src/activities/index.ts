@@ -5,6 +5,10 @@ import type { SftpPool } from '../sftp';
 import { ping } from './ping';
 import { createNotifySlack } from './notify';
 import { createExportActivities } from '../export/activities';
+import { createBackupActivities } from '../backup/activities';
+import { createInboxActivities } from '../inbox/activities';
+import { createIngestActivities } from '../ingest/activities';
+import { createEtlActivities } from '../etl/activities';
 
 /** Everything an activity needs from the worker; built once per worker process. */
 export interface ActivityDeps {
@@ -21,6 +25,10 @@ export function createActivities(deps: ActivityDeps) {
     ping,
     notifySlack: createNotifySlack(deps),
     ...createExportActivities(deps),
+    ...createBackupActivities(deps),
+    ...createInboxActivities(deps),
+    ...createIngestActivities(deps),
+    ...createEtlActivities(deps),
   };
 }
 

@@ -8,6 +8,10 @@ import { registerScheduleCommands } from './schedules';
 import { registerServeCommand } from './serve';
 import { registerCodecServerCommand } from './codec-server';
 import { registerConfigCommands } from './config';
+import { registerIngestCommands } from './ingest';
+import { registerEtlCommands } from './etl';
+import { registerBackupCommands } from './backup';
+import { registerInboxCommands } from './inbox';
 
 /** The `bq-sftp` command. Each module registers its own verbs. */
 export function buildProgram(): Command {
@@ -28,6 +32,10 @@ export function buildProgram(): Command {
   registerCodecServerCommand(program);
   registerConfigCommands(program);
   registerSftpCommands(program);
+  registerIngestCommands(program);
+  registerEtlCommands(program);
+  registerBackupCommands(program);
+  registerInboxCommands(program);
   return program;
 }
 

@@ -26,6 +26,7 @@ export interface StackLayout {
     bigqueryGrpc: number;
     sftp: number;
     postgres: number;
+    usersApi: number;
   };
   projectId: string;
   bucket: string;
@@ -48,6 +49,7 @@ export function stackLayout(env: NodeJS.ProcessEnv = process.env): StackLayout {
       bigqueryGrpc: envPort('BQSFTP_BIGQUERY_GRPC_PORT', 9060),
       sftp: envPort('BQSFTP_SFTP_PORT', 2222),
       postgres: envPort('BQSFTP_POSTGRES_PORT', 5433),
+      usersApi: envPort('BQSFTP_USERS_API_PORT', 8099),
     },
     projectId: 'bq-sftp-demo',
     bucket: 'bq-sftp-exports',

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import type { StackLayout } from './layout';
+import { repoRoot, type StackLayout } from './layout';
 import { httpStatus, isPortOpen, sshBanner } from './probes';
 import type { StartSpec } from './processes';
 import { findSshd, type SshdPrepared } from './sshd';
@@ -9,7 +9,7 @@ import type { PostgresPrepared } from './postgres';
 import { PG_USER } from './postgres';
 
 /** Custom search attributes the workflows set, registered on the dev server at start. */
-export const SEARCH_ATTRIBUTES = ['ExportName', 'ExportDate', 'ExportStatus'] as const;
+export const SEARCH_ATTRIBUTES = ['ExportName', 'ExportDate', 'ExportStatus', 'InboxName', 'InboxStatus'] as const;
 
 export interface ServiceDef {
   name: string;
@@ -144,6 +144,22 @@ function allServiceDefs(layout: StackLayout): ServiceDef[] {
         };
       },
       healthy: () => isPortOpen(host, ports.postgres),
+    },
+    {
+      // the ETL family's source (src/etl/users-api-server.ts): a deterministic users API + departments.csv
+      name: 'users_api',
+      title: 'users API (ETL source)',
+      ports: [ports.usersApi],
+      endpoint: `http://${host}:${ports.usersApi}/users`,
+      healthTimeoutMs: 30_000,
+      start: () => ({
+        name: 'users_api',
+        command: process.execPath,
+        args: ['--import', 'tsx', path.join(repoRoot, 'src/etl/users-api-server.ts'), '--host', host, '--port', String(ports.usersApi),
+          '--departments-out', path.join(stateDir, 'etl', 'departments.csv')],
+        cwd: repoRoot,
+      }),
+      healthy: async () => (await httpStatus(`http://${host}:${ports.usersApi}/health`)) === 200,
     },
   ];
 }

@@ -1,0 +1,271 @@
+/**
+ * `etlExtract`: pages through the source (`limit`/`skip`) into the run's raw JSONL file in the GCS
+ * bucket. Pages are gathered into part objects; after each part is stored, the activity
+ * heartbeats the next `skip` and the parts so far, so a retried attempt resumes at the page where
+ * the last one stopped instead of starting over. Each request is tried `source.attempts` times
+ * with doubling backoff on HTTP 5xx/429/408, timeouts and connection errors; then the attempt
+ * stores what it has and fails (retryable), and Temporal's retry resumes it.
+ */
+import { activityInfo, ApplicationFailure, Context, heartbeat, log } from '@temporalio/activity';
+import type { Storage } from '@google-cloud/storage';
+import type { Config } from '../config';
+import type { EtlSourceConfig } from './config';
+import { getPipeline, stagedObjects } from './common';
+import { toApplicationFailure } from '../activities/failures';
+
+export interface ExtractInput {
+  pipeline: string;
+  stamp: string;
+}
+
+export interface ExtractResult {
+  raw_object: string;
+  records: number;
+  pages: number;
+  bytes: number;
+  /** the `skip` this attempt started at (0 unless it resumed) */
+  resumed_from_skip: number;
+  attempts: number;
+}
+
+export interface ExtractProgress {
+  next_skip: number;
+  parts: string[];
+  records: number;
+  pages: number;
+  bytes: number;
+  done?: boolean;
+}
+
+const PART_RECORDS = 5000;
+const PART_BYTES = 8 * 1024 * 1024;
+
+class SourceError extends Error {
+  constructor(
+    message: string,
+    readonly type: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), { once: true });
+  });
+}
+
+function requestHeaders(src: EtlSourceConfig): Record<string, string> {
+  const h: Record<string, string> = { accept: 'application/json', ...src.headers, ...src.secret_headers };
+  if (src.auth_token) h[src.auth_header] = src.auth_scheme ? `${src.auth_scheme} ${src.auth_token}` : src.auth_token;
+  return h;
+}
+
+/** Secret values to keep out of error messages. */
+function secretsOf(src: EtlSourceConfig): string[] {
+  return [src.auth_token, ...Object.values(src.secret_headers)].filter((s): s is string => !!s);
+}
+
+function pageUrl(src: EtlSourceConfig, skip: number, limit: number): string {
+  const u = new URL(src.url);
+  u.searchParams.set(src.limit_param, String(limit));
+  u.searchParams.set(src.skip_param, String(skip));
+  return u.toString();
+}
+
+interface Page {
+  records: unknown[];
+  total?: number;
+}
+
+/** One request: a page, or a SourceError saying whether to try again. */
+async function fetchOnce(doFetch: typeof fetch, src: EtlSourceConfig, skip: number, limit: number, page: number, signal: AbortSignal): Promise<Page> {
+  const where = `page ${page} (skip=${skip}, limit=${limit}) of ${src.url}`;
+  let res: Response;
+  let text: string;
+  const timeout = AbortSignal.timeout(src.timeout_ms);
+  try {
+    res = await doFetch(pageUrl(src, skip, limit), { headers: requestHeaders(src), signal: AbortSignal.any([signal, timeout]) });
+    text = await res.text();
+  } catch (err) {
+    if (signal.aborted) throw err;
+    if (timeout.aborted) throw new SourceError(`no answer for ${where} within ${src.timeout_ms} ms`, 'SourceTimeout', true);
+    const e = err as Error & { cause?: { code?: string } };
+    throw new SourceError(`${where} could not be fetched: ${e.cause?.code ?? e.message}`, 'SourceUnavailable', true);
+  }
+  if (!res.ok) {
+    const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
+    const ra = Number(res.headers.get('retry-after'));
+    const hint = res.status === 401 || res.status === 403 ? ' (check the pipeline\'s auth_token / secret_headers)' : '';
+    throw new SourceError(`${where} answered HTTP ${res.status}${hint}`, retryable ? 'SourceUnavailable' : 'SourceRefused', retryable, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    // a cut-off body can be a network hiccup: tried again, and permanent only when it persists
+    throw new SourceError(`${where} answered with a body that is not JSON (${(err as Error).message}; ${text.length} bytes, starting ${JSON.stringify(text.slice(0, 60))})`, 'SourceMalformed', true);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new SourceError(`${where} answered with JSON that is not an object (${Array.isArray(body) ? 'an array' : typeof body}); expected {"${src.records_key}": [...], "${src.total_key}": n}`, 'SourceShapeInvalid', false);
+  }
+  const obj = body as Record<string, unknown>;
+  const records = obj[src.records_key];
+  if (!Array.isArray(records)) {
+    throw new SourceError(`${where}: "${src.records_key}" is not a list in the answer (its keys: ${Object.keys(obj).slice(0, 10).join(', ') || 'none'}); set source.records_key`, 'SourceShapeInvalid', false);
+  }
+  const total = obj[src.total_key];
+  return { records, total: typeof total === 'number' && Number.isFinite(total) ? total : undefined };
+}
+
+export function createEtlExtract(deps: { config: Config; storage: Storage; fetch?: typeof fetch }) {
+  return async function etlExtract(input: ExtractInput): Promise<ExtractResult> {
+    const p = getPipeline(deps.config, input.pipeline);
+    const src = p.source;
+    const objects = stagedObjects(input.pipeline, p, input.stamp);
+    const bucket = deps.storage.bucket(deps.config.gcs.bucket);
+    const signal = Context.current().cancellationSignal;
+    const doFetch = deps.fetch ?? fetch;
+    const secrets = secretsOf(src);
+    const redact = (s: string) => secrets.reduce((acc, sec) => acc.split(sec).join('***'), s);
+
+    const previous = activityInfo().heartbeatDetails as ExtractProgress | undefined;
+    const progress: ExtractProgress = previous ? { ...previous, parts: [...previous.parts] } : { next_skip: 0, parts: [], records: 0, pages: 0, bytes: 0 };
+    const resumedFrom = progress.next_skip;
+    if (previous) log.info('extract resumes', { pipeline: input.pipeline, next_skip: previous.next_skip, parts: previous.parts.length });
+
+    const result = (): ExtractResult => ({
+      raw_object: objects.raw,
+      records: progress.records,
+      pages: progress.pages,
+      bytes: progress.bytes,
+      resumed_from_skip: resumedFrom,
+      attempts: activityInfo().attempt,
+    });
+    if (previous?.done) return result();
+
+    const partPrefix = `${objects.prefix}raw_users/.parts/records_${input.stamp}/`;
+    let buffer: string[] = [];
+    let bufferBytes = 0;
+    let bufferRecords = 0;
+    let pending = { next_skip: progress.next_skip, pages: 0 };
+    // liveness between stored parts: the last durable progress, never the buffered pages
+    const ticker = setInterval(() => heartbeat(progress), 5000);
+
+    const flush = async () => {
+      if (bufferRecords === 0 && pending.pages === 0) return;
+      if (bufferRecords > 0) {
+        const name = `${partPrefix}${String(progress.next_skip).padStart(12, '0')}.jsonl`;
+        const data = buffer.join('');
+        await bucket.file(name).save(data, { resumable: false, contentType: 'application/x-ndjson', validation: false });
+        progress.parts.push(name);
+        progress.bytes += Buffer.byteLength(data);
+      }
+      progress.records += bufferRecords;
+      progress.pages += pending.pages;
+      progress.next_skip = pending.next_skip;
+      buffer = [];
+      bufferBytes = 0;
+      bufferRecords = 0;
+      pending = { next_skip: progress.next_skip, pages: 0 };
+      heartbeat(progress);
+    };
+
+    try {
+      heartbeat(progress);
+      for (;;) {
+        const skip = pending.next_skip;
+        const fetched = progress.records + bufferRecords;
+        if (src.max_records !== undefined && fetched >= src.max_records) break;
+        const limit = src.max_records !== undefined ? Math.min(src.page_size, src.max_records - fetched) : src.page_size;
+        const page = Math.floor(skip / src.page_size) + 1;
+        let got: Page | undefined;
+        for (let attempt = 1; !got; attempt++) {
+          try {
+            got = await fetchOnce(doFetch, src, skip, limit, page, signal);
+          } catch (err) {
+            if (!(err instanceof SourceError) || !err.retryable || attempt >= src.attempts) throw err;
+            const wait = err.retryAfterMs ?? src.backoff_ms * 2 ** (attempt - 1);
+            log.warn('source request failed; trying again', { pipeline: input.pipeline, page, attempt, wait_ms: wait, error: redact(err.message) });
+            await sleep(Math.min(wait, 60_000), signal);
+          }
+        }
+        for (const rec of got.records) {
+          const line = `${JSON.stringify(rec)}\n`;
+          buffer.push(line);
+          bufferBytes += line.length;
+        }
+        bufferRecords += got.records.length;
+        pending = { next_skip: skip + got.records.length, pages: pending.pages + 1 };
+        const end =
+          got.records.length === 0 ||
+          (got.total !== undefined ? pending.next_skip >= got.total : got.records.length < limit);
+        if (bufferRecords >= PART_RECORDS || bufferBytes >= PART_BYTES) await flush();
+        if (end) break;
+      }
+      await flush();
+    } catch (err) {
+      clearInterval(ticker);
+      // keep what was fetched: the retry starts at the page that failed
+      await flush().catch((e: unknown) => log.warn('could not store the pages fetched so far', { error: (e as Error).message }));
+      if (err instanceof SourceError) {
+        throw ApplicationFailure.create({
+          type: err.type,
+          message: `${redact(err.message)} (after ${src.attempts} tries; ${progress.records} records before it are kept and the retry resumes at skip=${progress.next_skip})`,
+          // a body that stays malformed through every try is the source's problem, not a hiccup
+          nonRetryable: !err.retryable || err.type === 'SourceMalformed',
+          details: [{ attempt: activityInfo().attempt, service: 'source', next_skip: progress.next_skip }],
+        });
+      }
+      throw toApplicationFailure(err, 'Cloud Storage');
+    }
+    clearInterval(ticker);
+
+    // one raw file: the parts composed in order (≤ 32 per compose call)
+    try {
+      await composeInOrder(deps.storage, deps.config.gcs.bucket, progress.parts, objects.raw, partPrefix);
+      await Promise.all(progress.parts.map((n) => bucket.file(n).delete({ ignoreNotFound: true })));
+    } catch (err) {
+      throw toApplicationFailure(err, 'Cloud Storage');
+    }
+    progress.done = true;
+    heartbeat(progress);
+    if (progress.records === 0) log.warn('the source returned no records', { pipeline: input.pipeline });
+    return result();
+  };
+}
+
+async function composeInOrder(storage: Storage, bucketName: string, parts: string[], dest: string, tmpPrefix: string): Promise<void> {
+  const bucket = storage.bucket(bucketName);
+  if (parts.length === 0) {
+    await bucket.file(dest).save('', { resumable: false, contentType: 'application/x-ndjson' });
+    return;
+  }
+  if (parts.length === 1) {
+    await bucket.file(parts[0]).copy(bucket.file(dest));
+    return;
+  }
+  let level = parts;
+  let round = 0;
+  const temps: string[] = [];
+  while (level.length > 32) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 32) {
+      const name = `${tmpPrefix}compose-${round}-${i / 32}`;
+      await bucket.combine(level.slice(i, i + 32), name);
+      next.push(name);
+      temps.push(name);
+    }
+    level = next;
+    round++;
+  }
+  await bucket.combine(level, dest);
+  await Promise.all(temps.map((n) => bucket.file(n).delete({ ignoreNotFound: true })));
+  // the composed object's content type
+  await bucket.file(dest).setMetadata({ contentType: 'application/x-ndjson' }).catch(() => undefined);
+}
+

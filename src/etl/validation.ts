@@ -1,0 +1,114 @@
+/**
+ * The validation rules of a pipeline as one zod schema: the seed's rules (id, firstName, email,
+ * age 18–65, company.department) extended by the pipeline's config (age range, more required
+ * fields, patterns, allowed values) or in code with `extendUserSchema`. A record that fails gets
+ * an `error_reason` naming the field and the rule, e.g. `age: max — must be at most 65 (got 70)`,
+ * and a rule key (`age:max`) the run counts by.
+ */
+import { z } from 'zod';
+import type { EtlValidationConfig } from './config';
+
+export function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+const nonEmpty = (what: string) => z.string({ error: (i) => (i.input === undefined ? `${what} is required` : `must be a string (got ${typeOf(i.input)})`) }).trim().min(1, `${what} must not be empty`);
+
+function typeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/** The seed's rules. */
+export function baseUserSchema(rules: EtlValidationConfig) {
+  const { min, max } = rules.age;
+  return z.looseObject({
+    id: z.union([z.number().int().positive(), z.string().trim().min(1)], { error: (i) => (i.input === undefined ? 'id is required' : `must be a positive whole number or a non-empty string (got ${JSON.stringify(i.input)})`) }),
+    firstName: nonEmpty('firstName'),
+    email: z.email({ error: (i) => (i.input === undefined ? 'email is required' : `must be an email address (got ${JSON.stringify(i.input)})`) }),
+    age: z
+      .number({ error: (i) => (i.input === undefined ? 'age is required' : `must be a number (got ${JSON.stringify(i.input)})`) })
+      .min(min, { error: (i) => `must be at least ${min} (got ${String(i.input)})` })
+      .max(max, { error: (i) => `must be at most ${max} (got ${String(i.input)})` }),
+    company: z.looseObject({ department: nonEmpty('company.department') }, { error: (i) => (i.input === undefined ? 'company is required' : `must be an object (got ${typeOf(i.input)})`) }),
+  });
+}
+
+export type UserSchema = z.ZodType<Record<string, unknown>>;
+
+/** The pipeline's schema: the seed's rules plus the config's extensions. */
+export function pipelineSchema(rules: EtlValidationConfig): UserSchema {
+  const patterns = Object.entries(rules.patterns).map(([f, p]) => [f, new RegExp(p)] as const);
+  return baseUserSchema(rules).superRefine((rec, ctx) => {
+    for (const f of rules.required) {
+      const v = getPath(rec, f);
+      if (v === undefined || v === null || v === '') ctx.addIssue({ code: 'custom', path: f.split('.'), message: `${f} is required`, params: { rule: 'required' } });
+    }
+    for (const [f, re] of patterns) {
+      const v = getPath(rec, f);
+      if (v === undefined) continue;
+      if (typeof v !== 'string' || !re.test(v)) ctx.addIssue({ code: 'custom', path: f.split('.'), message: `must match /${re.source}/ (got ${JSON.stringify(v)})`, params: { rule: 'pattern' } });
+    }
+    for (const [f, allowed] of Object.entries(rules.one_of)) {
+      const v = getPath(rec, f);
+      if (v !== undefined && !allowed.includes(v as never)) {
+        ctx.addIssue({ code: 'custom', path: f.split('.'), message: `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} (got ${JSON.stringify(v)})`, params: { rule: 'one_of' } });
+      }
+    }
+  }) as unknown as UserSchema;
+}
+
+const extensions = new Map<string, (base: UserSchema) => UserSchema>();
+/** Extends a pipeline's rules in code (a worker registers this before it starts). */
+export function extendUserSchema(pipeline: string, extend: (base: UserSchema) => UserSchema): void {
+  extensions.set(pipeline, extend);
+}
+export function schemaForPipeline(pipeline: string, rules: EtlValidationConfig): UserSchema {
+  const base = pipelineSchema(rules);
+  return extensions.get(pipeline)?.(base) ?? base;
+}
+
+export interface Rejection {
+  /** `<field>:<rule>`, e.g. `age:max` */
+  rule: string;
+  /** `<field>: <rule> — <message>` */
+  reason: string;
+}
+
+function ruleOf(issue: z.core.$ZodIssue, rec: unknown): string {
+  const params = (issue as { params?: { rule?: string } }).params;
+  if (params?.rule) return params.rule;
+  switch (issue.code) {
+    case 'invalid_type':
+    case 'invalid_union':
+      return getPath(rec, issue.path.map(String).join('.')) === undefined ? 'required' : 'type';
+    case 'too_small':
+      return issue.origin === 'string' ? 'required' : 'min';
+    case 'too_big':
+      return 'max';
+    case 'invalid_format':
+      return 'format';
+    default:
+      return issue.code;
+  }
+}
+
+/** The record's first problem (and all of them in `reason` when there are several). */
+export function validateRecord(schema: UserSchema, rec: unknown): { ok: true; value: Record<string, unknown> } | ({ ok: false } & Rejection) {
+  if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+    return { ok: false, rule: 'record:object', reason: `record: object — must be a JSON object (got ${typeOf(rec)})` };
+  }
+  const r = schema.safeParse(rec);
+  if (r.success) return { ok: true, value: rec as Record<string, unknown> };
+  const parts = r.error.issues.map((i) => {
+    const field = i.path.length ? i.path.map(String).join('.') : 'record';
+    const rule = ruleOf(i, rec);
+    // "firstName is required" already names the field
+    return { key: `${field}:${rule}`, text: `${field}: ${rule} — ${i.message}` };
+  });
+  return { ok: false, rule: parts[0].key, reason: parts.map((p) => p.text).join('; ') };
+}

@@ -1,0 +1,93 @@
+/**
+ * EtlWorkflow end to end on the real stack: the stack's users API (10,000 users, 7 % invalid in
+ * known ways), GCS staging, SQLite, and our sshd with the key + passphrase user.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { openSqlite } from '../../src/etl/db';
+import { startEtlRun } from '../../src/etl/starter';
+import { DEPARTMENTS, expectedOutcome, UNKNOWN_DEPARTMENT } from '../../src/etl/users-data';
+import type { EtlResult } from '../../src/etl/workflow';
+import type { DeadLetter } from '../../src/etl/transform';
+import { withWorker } from '../helpers/export';
+import { etlConfig, gcsObject, jsonLines, keyUserLocal, sha256, stackUsersApiUrl, tmpDir, uniqueId } from './helpers';
+
+describe('EtlWorkflow over the stack\'s users API (10,000 users)', () => {
+  const dir = tmpDir('etl-e2e');
+  const name = uniqueId('users');
+  const config = etlConfig({ name, url: stackUsersApiUrl(), dir });
+  let result: EtlResult;
+  const stamp = '20250108_030000';
+
+  before(async () => {
+    result = await withWorker(config, async (client) => (await startEtlRun(client, config, { pipeline: name, stamp })).result());
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('raw = processed + dead letters, and the dead letters are exactly the known invalid users, by rule', () => {
+    const want = expectedOutcome(10_000);
+    assert.equal(result.counts.raw, 10_000);
+    assert.equal(result.counts.processed + result.counts.dead_lettered, result.counts.raw);
+    assert.equal(result.counts.dead_lettered, want.invalid);
+    assert.deepEqual(result.reasons, want.byRule);
+    assert.equal(result.run_id, stamp);
+    assert.equal(result.workflow_id, `etl-${name}-${stamp}`);
+  });
+
+  it('every dead letter has an error_reason naming the field and the rule', async () => {
+    const dead = jsonLines<DeadLetter>(await gcsObject(result.staged.bucket_objects.dlq));
+    assert.equal(dead.length, result.counts.dead_lettered);
+    for (const d of dead) {
+      const [field, rule] = d.rule.split(':');
+      assert.ok(d.error_reason.startsWith(`${field}: ${rule} — `), d.error_reason);
+      assert.ok(d.record && typeof d.record === 'object');
+    }
+    const unknown = dead.find((d) => d.rule === 'company.department:lookup')!;
+    assert.match(unknown.error_reason, new RegExp(`"${UNKNOWN_DEPARTMENT}" is not in departments.csv`));
+  });
+
+  it('department_code matches departments.csv for every processed record', async () => {
+    const codes = new Map(DEPARTMENTS.map((d) => [d.department, d.code]));
+    const processed = jsonLines<{ company: { department: string }; department_code: string }>(await gcsObject(result.staged.bucket_objects.processed));
+    assert.equal(processed.length, result.counts.processed);
+    for (const p of processed) assert.equal(p.department_code, codes.get(p.company.department));
+  });
+
+  it('table counts match the files, and no row is duplicated', async () => {
+    const db = openSqlite(config.etl.sqlite_path);
+    try {
+      assert.deepEqual(await db.counts(name, stamp), { raw: 10_000, processed: result.counts.processed, dlq: result.counts.dead_lettered });
+      assert.deepEqual(result.rows, { raw: 10_000, processed: result.counts.processed, dlq: result.counts.dead_lettered });
+      assert.equal(await db.duplicates(name, stamp), 0);
+      const dead = await db.deadLetters(name, stamp);
+      assert.ok(dead.every((d) => d.error_reason.startsWith(d.rule.replace(':', ': '))));
+      const sql = new Database(config.etl.sqlite_path, { readonly: true });
+      const codes = new Map(DEPARTMENTS.map((d) => [d.department, d.code]));
+      const rows = sql.prepare("SELECT data, department_code FROM processed_users WHERE pipeline = ? AND run_id = ?").all(name, stamp) as { data: string; department_code: string }[];
+      sql.close();
+      for (const r of rows) assert.equal(r.department_code, codes.get((JSON.parse(r.data) as { company: { department: string } }).company.department));
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('the three files on SFTP equal the staged ones (sha256)', async () => {
+    assert.equal(result.files.length, 3);
+    const staged = [result.staged.bucket_objects.raw, result.staged.bucket_objects.processed, result.staged.bucket_objects.dlq];
+    for (const [i, f] of result.files.entries()) {
+      const local = fs.readFileSync(keyUserLocal(f.remote_path));
+      const gcs = await gcsObject(staged[i]);
+      assert.equal(sha256(local), sha256(gcs), f.remote_path);
+      assert.equal(f.sha256, sha256(gcs));
+      assert.equal(f.bytes, gcs.length);
+    }
+    assert.deepEqual(
+      result.files.map((f) => f.remote_path.split('/').slice(-2).join('/')),
+      [`raw_users/records_${stamp}.jsonl`, `processed_users/etl_${stamp}.jsonl`, `dlq/invalid_users_${stamp}.jsonl`],
+    );
+    const folder = keyUserLocal(result.files[0].remote_path.split('/').slice(0, -1).join('/'));
+    assert.deepEqual(fs.readdirSync(folder), [`records_${stamp}.jsonl`], 'no .partial left');
+  });
+});

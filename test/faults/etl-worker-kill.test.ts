@@ -1,0 +1,100 @@
+/**
+ * ETL fault: the worker is SIGKILLed while `etlSave` runs (loading the database or publishing to
+ * SFTP); a new worker process starts and the run completes: no duplicate rows, the table counts
+ * match the files, the SFTP files equal the staged ones, no `.partial` left.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { clientFor } from '../../src/cli/config-option';
+import { openSqlite } from '../../src/etl/db';
+import { startEtlRun } from '../../src/etl/starter';
+import { startUsersApi, type UsersApi } from '../../src/etl/users-api-server';
+import { etlConfig, gcsObject, keyUserLocal, sha256, tmpDir, uniqueId } from '../etl/helpers';
+import { reportFigures, trials, waitFor } from './helpers/figures';
+import { WorkerProcess } from './helpers/worker-process';
+
+const TRIALS = trials(2);
+const tmp = tmpDir('bq-sftp-etl-kill');
+let api: UsersApi;
+let client: Client | undefined;
+const results: { completed: boolean; killedAfterRows: boolean; duplicates: number; differing: number; partialsLeft: number; saveAttempts: number }[] = [];
+
+before(async () => {
+  api = await startUsersApi({ total: 20_000 });
+});
+
+after(async () => {
+  await client?.connection.close();
+  await api.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+  reportFigures('ETL worker SIGKILL during save', {
+    trials: results.length,
+    completed: results.filter((r) => r.completed).length,
+    duplicate_rows: results.reduce((n, r) => n + r.duplicates, 0),
+    files_differing: results.reduce((n, r) => n + r.differing, 0),
+    partials_left: results.reduce((n, r) => n + r.partialsLeft, 0),
+    killed_after_db_load: results.filter((r) => r.killedAfterRows).length,
+    save_attempts: results.map((r) => r.saveAttempts),
+  });
+});
+
+for (let trial = 1; trial <= TRIALS; trial++) {
+  test(`ETL trial ${trial}/${TRIALS}: SIGKILL during save, a new worker finishes the run`, async () => {
+    const name = uniqueId('kill').replace(/-/g, '_');
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(dir);
+    const config = etlConfig({ name, url: api.url, dir, source: { page_size: 500 } });
+    client ??= await clientFor(config);
+    const configPath = path.join(dir, 'config.json');
+    fs.writeFileSync(configPath, JSON.stringify(config));
+    const logPath = path.join(dir, 'worker.log');
+    const first = await WorkerProcess.start({ configPath, logPath, env: { BQSFTP_LOG_LEVEL: 'WARN' } });
+    let second: WorkerProcess | undefined;
+    try {
+      const stamp = `2025010${trial}_030000`;
+      const handle = await startEtlRun(client, config, { pipeline: name, stamp });
+      // kill as soon as save runs (trial 1: at once; later trials: once the rows are in)
+      const killedAfterRows = await waitFor('etlSave to start', async () => {
+        const { raw } = await handle.describe();
+        const save = raw.pendingActivities?.find((a) => a.activityType?.name === 'etlSave');
+        if (!save) return undefined;
+        if (trial % 2 === 0 && !save.heartbeatDetails?.payloads?.length) return undefined;
+        return { rows: (save.heartbeatDetails?.payloads?.length ?? 0) > 0 };
+      }, 120_000);
+      await first.kill();
+      second = await WorkerProcess.start({ configPath, logPath, env: { BQSFTP_LOG_LEVEL: 'WARN' } });
+      const result = await handle.result();
+
+      const db = openSqlite(config.etl.sqlite_path);
+      const counts = await db.counts(name, stamp);
+      const duplicates = await db.duplicates(name, stamp);
+      await db.close();
+      assert.deepEqual(counts, { raw: 20_000, processed: result.counts.processed, dlq: result.counts.dead_lettered });
+      assert.equal(duplicates, 0);
+
+      const staged = [result.staged.bucket_objects.raw, result.staged.bucket_objects.processed, result.staged.bucket_objects.dlq];
+      let differing = 0;
+      for (const [i, f] of result.files.entries()) {
+        if (sha256(fs.readFileSync(keyUserLocal(f.remote_path))) !== sha256(await gcsObject(staged[i]))) differing++;
+      }
+      const base = keyUserLocal(config.etl.pipelines[name].remote_base!);
+      const partialsLeft = ['raw_users', 'processed_users', 'dlq'].flatMap((d) => fs.readdirSync(path.join(base, d))).filter((n) => n.endsWith('.partial')).length;
+      let saveAttempts = 0;
+      for (const e of (await handle.fetchHistory()).events ?? []) {
+        if (e.activityTaskStartedEventAttributes) saveAttempts = Math.max(saveAttempts, e.activityTaskStartedEventAttributes.attempt ?? 0);
+      }
+      results.push({ completed: true, killedAfterRows: killedAfterRows.rows, duplicates, differing, partialsLeft, saveAttempts });
+      assert.equal(differing, 0);
+      assert.equal(partialsLeft, 0);
+    } catch (err) {
+      results.push({ completed: false, killedAfterRows: false, duplicates: -1, differing: -1, partialsLeft: -1, saveAttempts: 0 });
+      throw err;
+    } finally {
+      await first.kill();
+      await second?.stop();
+    }
+  });
+}
