@@ -266,10 +266,13 @@ export function createBackupActivities(deps: ActivityDeps) {
             );
           }
           nativeParquet.set(key, false);
+          // a refused extract may still leave an empty object behind (the emulator does)
+          await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
           log.info('BigQuery cannot write Parquet here; the worker converts a JSON extract', { endpoint: key });
         }
       }
       if (b.format === 'PARQUET' && !writer) {
+        if (!tryNative) await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
         if (b.compression !== 'SNAPPY' && b.compression !== 'NONE') {
           throw permanentFailure('FormatUnsupported', `the worker's Parquet writer does Snappy or no compression, not ${b.compression}: set compression to SNAPPY`);
         }

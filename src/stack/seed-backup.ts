@@ -3,9 +3,8 @@
  * types (ints, floats, unicode strings, dates, timestamps, booleans, NULLs), one table of
  * 200,000 rows whose backup takes several seconds, and a view (which backups skip).
  *
- * The tables are generated once into the stack's state folder and handed to the emulator in its
- * start-up YAML (inserting rows through the API is far slower); the view and the off-site bucket
- * are created through the APIs after start-up, on every `up` (the emulator keeps no state).
+ * The rows are generated once into the stack's state folder (newline-delimited JSON) and loaded
+ * with load jobs after start-up; the view and the off-site bucket are created through the APIs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -123,34 +122,61 @@ export function backupDemoTables(): Table[] {
   ];
 }
 
-/** The dataset's YAML/JSON text, generated once and kept in the state folder. */
-export function backupDemoDatasetJson(stateDir: string): string {
-  const file = path.join(stateDir, `backup-demo-dataset.v${VERSION}.json`);
-  if (!fs.existsSync(file)) {
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ id: BACKUP_DEMO_DATASET, tables: backupDemoTables() }));
-    fs.renameSync(tmp, file);
+/** One newline-delimited JSON file per table, generated once into the state folder. */
+export function backupDemoFiles(stateDir: string): { table: Table; file: string }[] {
+  const dir = path.join(stateDir, `backup-demo.v${VERSION}`);
+  const tables = backupDemoTables();
+  if (!fs.existsSync(path.join(dir, 'done'))) {
+    fs.mkdirSync(dir, { recursive: true });
+    for (const t of tables) fs.writeFileSync(path.join(dir, `${t.id}.json`), t.data.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    fs.writeFileSync(path.join(dir, 'done'), '');
   }
-  return fs.readFileSync(file, 'utf8');
+  return tables.map((t) => ({ table: { ...t, data: [] }, file: path.join(dir, `${t.id}.json`) }));
 }
 
-/** The emulator's start-up document with the backup demo dataset added to the first project. */
-export function withBackupDemoDataset(yaml: string, stateDir: string): string {
-  if (process.env.BQSFTP_BACKUP_DEMO === '0') return yaml;
-  const doc = JSON.parse(yaml) as { projects: { datasets: unknown[] }[] };
-  const marker = '"__bqsftp_backup_demo__"';
-  doc.projects[0].datasets.push('__bqsftp_backup_demo__');
-  return JSON.stringify(doc).replace(marker, () => backupDemoDatasetJson(stateDir));
-}
-
-/** After start-up: the view (views are skipped by backups) and the off-site bucket. */
-export async function seedBackup(info: StackInfo): Promise<void> {
+/**
+ * After start-up: the dataset's tables through load jobs from GCS (the emulator keeps no state,
+ * so this runs on every `up`; the emulator's YAML loader needs minutes and gigabytes for 200,000
+ * rows, a load job seconds), the view (backups skip views) and the off-site bucket.
+ */
+export async function seedBackup(info: StackInfo, stateDir: string): Promise<void> {
   if (process.env.BQSFTP_BACKUP_DEMO === '0') return;
   const storage = createStorage({ apiEndpoint: info.gcs.endpoint, projectId: info.gcs.projectId });
   const [exists] = await storage.bucket(BACKUP_OFFSITE_BUCKET).exists();
   if (!exists) await storage.createBucket(BACKUP_OFFSITE_BUCKET);
   const bq = createBigQuery({ apiEndpoint: info.bigquery.endpoint, projectId: info.bigquery.projectId });
   const ds = bq.dataset(BACKUP_DEMO_DATASET);
+  const [hasDataset] = await ds.exists();
+  if (!hasDataset) await ds.create();
+  await Promise.all(
+    backupDemoFiles(stateDir).map(async ({ table, file }) => {
+      const [has] = await ds.table(table.id).exists();
+      if (has) return;
+      const object = storage.bucket(info.gcs.bucket).file(`_seed/${BACKUP_DEMO_DATASET}/v${VERSION}/${table.id}.json`);
+      const [uploaded] = await object.exists();
+      if (!uploaded) await object.save(fs.readFileSync(file), { resumable: false, contentType: 'application/json' });
+      const [job] = await bq.createJob({
+        configuration: {
+          load: {
+            sourceUris: [`gs://${info.gcs.bucket}/${object.name}`],
+            destinationTable: { projectId: info.bigquery.projectId, datasetId: BACKUP_DEMO_DATASET, tableId: table.id },
+            sourceFormat: 'NEWLINE_DELIMITED_JSON',
+            schema: { fields: table.columns },
+            writeDisposition: 'WRITE_TRUNCATE',
+          },
+        },
+      });
+      for (;;) {
+        const [m] = await job.getMetadata();
+        const status = (m as { status?: { state?: string; errorResult?: { message?: string } } }).status;
+        if (status?.state === 'DONE') {
+          if (status.errorResult) throw new Error(`loading the backup demo table ${table.id}: ${status.errorResult.message}`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }),
+  );
   const [hasView] = await ds.table(BACKUP_DEMO_VIEW).exists();
   if (!hasView) {
     await ds.createTable(BACKUP_DEMO_VIEW, {

@@ -192,7 +192,12 @@ export async function startBoxStandIn(opts: { partSize?: number } = {}): Promise
         const gone = new Set([r[1]]);
         for (let changed = true; changed; ) {
           changed = false;
-          for (const f of folders.values()) if (f.parent && gone.has(f.parent) && !gone.has(f.id)) (gone.add(f.id), (changed = true));
+          for (const f of folders.values()) {
+            if (f.parent && gone.has(f.parent) && !gone.has(f.id)) {
+              gone.add(f.id);
+              changed = true;
+            }
+          }
         }
         for (const g of gone) folders.delete(g);
         for (const [k, f] of files) if (gone.has(f.parent)) files.delete(k);
