@@ -12,6 +12,7 @@ import type { StackInfo } from './stack-info';
 import { writeDemoConfig } from './demo-config';
 import { seedGcs } from './seed';
 import { seedIngestSftp, withIngestDemo } from './seed-ingest';
+import { seedBackup } from './seed-backup';
 import { outsideDirs } from './outside-dirs';
 import { stackInfoOrThrow } from './stack-check';
 
@@ -146,6 +147,7 @@ export async function up(layout: StackLayout = stackLayout()): Promise<StackInfo
   writeDemoConfig(info);
   await seedGcs(info);
   seedIngestSftp(info);
+  await seedBackup(info, layout.stateDir);
   if (started.length) log(`  started: ${started.join(', ')}`);
   return info;
 }
