@@ -17,6 +17,7 @@ import { startExport } from '../src/starter';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
 import { sftpBatch } from './reference';
+import { p6 } from './inbox';
 import { fmt, range, stat, type Stat } from './stats';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -356,6 +357,7 @@ async function main(): Promise<void> {
   if (ONLY.includes('P2W')) results.P2W = await p2Wan();
   if (ONLY.includes('P3')) results.P3 = await p3(configPath);
   if (ONLY.includes('P4')) results.P4 = await p4(configPath);
+  if (ONLY.includes('P6')) results.P6 = await p6({ info, benchDir, rounds: ROUNDS, log });
   clearJailDir('/upload/bench');
   if (JSON_OUT) {
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
@@ -372,6 +374,7 @@ async function main(): Promise<void> {
   }
   if (r.P3) log(`  P3 ExportWorkflow overhead: ${range(r.P3.overhead_s)} s = ${range(r.P3.overhead_pct_of_transfer, 1)} % of a ${range(r.P3.transfer_s)} s transfer (target ≤ 15 %)`);
   if (r.P4) log(`  P4 verifySync ${VERIFY_FILES} files: ${range(r.P4.seconds)} s (target ≤ 5 s)`);
+  if (r.P6) log(`  P6 inbox, 1,000 files claimed + submitted in signed batches: ours ${range(r.P6.ours_s)} s vs sftp -b renames ${range(r.P6.openssh_s)} s → ${range(r.P6.ratio)}× (target ≤ 2×)`);
 }
 
 main().then(() => process.exit(0), (err: unknown) => {

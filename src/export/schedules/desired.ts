@@ -2,6 +2,9 @@ import type { ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client'
 import type { Duration } from '@temporalio/common';
 import type { Config } from '../../config';
 import type { DailyExportsInput } from '../daily-workflow';
+import { inboxSchedules } from '../../inbox/schedules';
+import { desiredBackupSchedules } from '../../backup/schedules';
+import { etlSchedules } from '../../etl/schedules';
 
 // Schedules belong to one deployment, named by its task queue (default `bq-sftp`): IDs are
 // `<task queue>-daily` and `<task queue>-export-<name>`, and the memo records the task queue.
@@ -16,7 +19,10 @@ export interface DesiredSchedule {
   overlap: string;
   catchupWindow: string;
   paused: boolean;
-  input: DailyExportsInput;
+  input: DailyExportsInput | { inbox: string } | { backup: string; timezone?: string } | { pipeline: string };
+  /** default DailyExportsWorkflow; `interval` (a duration) replaces the cron when set */
+  workflowType?: string;
+  interval?: string;
   taskQueue: string;
   note: string;
 }
@@ -63,21 +69,24 @@ export function desiredSchedules(config: Config): DesiredSchedule[] {
       note: `bq-sftp export ${name}`,
     });
   }
+  out.push(...inboxSchedules(config));
+  out.push(...desiredBackupSchedules(config));
+  out.push(...etlSchedules(config));
   return out;
 }
 
 /** A fingerprint stored in the schedule's memo, so sync can tell whether it must update. */
 export function scheduleFingerprint(d: DesiredSchedule): string {
-  return JSON.stringify([d.cron, d.timezone, d.overlap, d.catchupWindow, d.paused, d.input, d.taskQueue]);
+  return JSON.stringify([d.cron, d.timezone, d.overlap, d.catchupWindow, d.paused, d.input, d.taskQueue, ...(d.interval ? [d.interval, d.workflowType] : [])]);
 }
 
 export function toScheduleOptions(d: DesiredSchedule): ScheduleOptions {
   return {
     scheduleId: d.id,
-    spec: { cronExpressions: [d.cron], timezone: d.timezone },
+    spec: d.interval ? { intervals: [{ every: d.interval as Duration }] } : { cronExpressions: [d.cron], timezone: d.timezone },
     action: {
       type: 'startWorkflow',
-      workflowType: 'DailyExportsWorkflow',
+      workflowType: d.workflowType ?? 'DailyExportsWorkflow',
       workflowId: `${d.id}-run`,
       taskQueue: d.taskQueue,
       args: [d.input],

@@ -1,0 +1,231 @@
+import { defineSearchAttributeKey, SearchAttributeType, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  executeChild,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { InboxActivities, InboxClaimResult, InboxSettings, PendingBatch, BatchFile } from './activities';
+import type { FailureNotice } from '../activities/notify';
+import { batchWorkflowId, pollWorkflowId } from './naming';
+
+/** Registered by `stack up` (SEARCH_ATTRIBUTES in src/stack/services.ts). */
+export const InboxNameKey = defineSearchAttributeKey('InboxName', SearchAttributeType.KEYWORD);
+export const InboxStatusKey = defineSearchAttributeKey('InboxStatus', SearchAttributeType.KEYWORD);
+export type InboxStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface InboxPollInput {
+  inbox: string;
+}
+
+export interface InboxBatchOutcome {
+  id: string;
+  workflow_id: string;
+  files: string[];
+  status: 'submitted' | 'failed' | 'already_done';
+  recovered: boolean;
+  error?: string;
+}
+
+export interface InboxPollResult {
+  inbox: string;
+  workflow_id: string;
+  skipped?: string;
+  date_folder?: string;
+  claimed: { name: string; backup_path: string }[];
+  waiting: string[];
+  refused: { name: string; reason: string }[];
+  lost: string[];
+  stranded: string[];
+  batches: InboxBatchOutcome[];
+}
+
+export interface InboxBatchInput {
+  inbox: string;
+  batch: PendingBatch;
+  settings: InboxSettings;
+}
+
+export interface InboxBatchResult {
+  id: string;
+  status: 'submitted' | 'failed';
+  http_status?: number;
+  attempts?: number;
+  files: BatchFile[];
+  error?: { type: string; message: string; status?: number };
+}
+
+const sftpOptions: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },
+};
+const { inboxScan, inboxClaim, inboxFinishBatch } = proxyActivities<InboxActivities>(sftpOptions);
+const { notifySlack } = proxyActivities<{ notifySlack(n: FailureNotice): Promise<{ sent: boolean }> }>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
+});
+
+function describe(err: unknown): { type: string; message: string; status?: number } {
+  let cur: unknown = err;
+  while ((cur instanceof ActivityFailure || cur instanceof ChildWorkflowFailure || (cur instanceof Error && !(cur instanceof ApplicationFailure))) && (cur as { cause?: unknown }).cause) {
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  if (cur instanceof ApplicationFailure) {
+    const d = cur.details?.[0] as { status?: number } | undefined;
+    return { type: cur.type ?? 'Error', message: cur.message, status: d?.status };
+  }
+  return { type: 'Error', message: cur instanceof Error ? cur.message : String(cur) };
+}
+
+const names = (files: { filename: string }[]) => files.map((f) => f.filename);
+const short = (list: string[], n = 5) => (list.length <= n ? list.join(', ') : `${list.slice(0, n).join(', ')} and ${list.length - n} more`);
+
+/** One batch: sign and submit (retried with backoff), then record it; a final refusal moves its files to failed/. */
+export async function InboxBatchWorkflow(input: InboxBatchInput): Promise<InboxBatchResult> {
+  const { inbox, batch, settings } = input;
+  upsertSearchAttributes([
+    { key: InboxNameKey, value: inbox },
+    { key: InboxStatusKey, value: 'running' },
+  ]);
+  setCurrentDetails(`Inbox **${inbox}** batch ${batch.id}: submitting ${batch.files.length} file(s): ${short(names(batch.files))}`);
+  const { inboxSubmit } = proxyActivities<InboxActivities>({
+    startToCloseTimeout: settings.api.timeout_ms + 10_000,
+    retry: {
+      initialInterval: settings.api.retry_initial_ms,
+      backoffCoefficient: 2,
+      maximumInterval: settings.api.retry_max_ms,
+      maximumAttempts: settings.api.max_attempts,
+      nonRetryableErrorTypes: ['InboxApiRejected', 'InboxUnknown'],
+    },
+  });
+  let r: Awaited<ReturnType<typeof inboxSubmit>>;
+  try {
+    r = await inboxSubmit({ inbox, batchId: batch.id, files: batch.files });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const error = describe(err);
+    log.warn('inbox batch failed; moving its files to failed/', { inbox, batch: batch.id, type: error.type });
+    await inboxFinishBatch({ inbox, batchId: batch.id, files: batch.files, outcome: 'failed', error });
+    upsertSearchAttributes([{ key: InboxStatusKey, value: 'failed' }]);
+    setCurrentDetails(`Inbox **${inbox}** batch ${batch.id} failed: ${error.type}: ${error.message}. Files moved to failed/.`);
+    if (settings.notify) {
+      const info = workflowInfo();
+      try {
+        await notifySlack({
+          title: `bq-sftp inbox ${inbox}: batch of ${batch.files.length} file(s) failed`,
+          date: new Date().toISOString().slice(0, 10),
+          failed_step: 'submit',
+          error_type: error.type,
+          error_message: error.message,
+          workflow_id: info.workflowId,
+          run_id: info.runId,
+          lines: [`*Inbox:* ${inbox}`, `*Files (moved to failed/):* ${short(names(batch.files), 10)}`],
+        });
+      } catch (notifyErr) {
+        log.error('failure notice could not be sent to Slack', { error: describe(notifyErr).message });
+      }
+    }
+    throw ApplicationFailure.create({ type: error.type, message: `batch ${batch.id}: ${error.message}`, nonRetryable: true, details: [{ status: error.status }] });
+  }
+  const fin = await inboxFinishBatch({ inbox, batchId: batch.id, files: batch.files, outcome: 'submitted' });
+  upsertSearchAttributes([{ key: InboxStatusKey, value: 'succeeded' }]);
+  setCurrentDetails(`Inbox **${inbox}** batch ${batch.id}: ${batch.files.length} file(s) submitted (HTTP ${r.status}, attempt ${r.attempt}): ${short(names(batch.files), 10)}`);
+  return { id: batch.id, status: 'submitted', http_status: r.status, attempts: r.attempt, files: fin.files };
+}
+
+async function runBatches(inbox: string, claim: InboxClaimResult, settings: InboxSettings): Promise<InboxBatchOutcome[]> {
+  const out: InboxBatchOutcome[] = new Array(claim.batches.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < claim.batches.length) {
+      const i = next++;
+      const b = claim.batches[i];
+      const workflowId = batchWorkflowId(inbox, b.id);
+      const base = { id: b.id, workflow_id: workflowId, files: names(b.files), recovered: b.recovered };
+      try {
+        await executeChild(InboxBatchWorkflow, {
+          workflowId,
+          args: [{ inbox, batch: b, settings }],
+          // a batch that succeeded can never run again under its ID; one that was terminated can
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        });
+        out[i] = { ...base, status: 'submitted' };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        if (err instanceof WorkflowExecutionAlreadyStartedError) out[i] = { ...base, status: 'already_done' };
+        else out[i] = { ...base, status: 'failed', error: (({ type, message }) => `${type}: ${message}`)(describe(err)) };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(settings.max_parallel_batches, claim.batches.length) }, lane));
+  return out;
+}
+
+/**
+ * One poll of an inbox: one look at the source folder, claim the complete uploads by renaming
+ * them into in_progress/MMDDYYYY/, batch them (with any stranded files) and submit each batch
+ * as a child workflow. Runs as `inbox-<name>-poll`, so two polls of one inbox never overlap.
+ */
+export async function InboxPollWorkflow(input: InboxPollInput): Promise<InboxPollResult> {
+  const { inbox } = input;
+  const workflowId = workflowInfo().workflowId;
+  upsertSearchAttributes([
+    { key: InboxNameKey, value: inbox },
+    { key: InboxStatusKey, value: 'running' },
+  ]);
+  setCurrentDetails(`Polling inbox **${inbox}**`);
+  const scan = await inboxScan({ inbox });
+  setCurrentDetails(`Inbox **${inbox}**: ${scan.complete.length} complete upload(s), ${scan.waiting.length} still growing; claiming`);
+  const claim = await inboxClaim({ inbox, files: scan.complete.map((f) => f.name) });
+  if (claim.batches.length) {
+    setCurrentDetails(`Inbox **${inbox}**: claimed ${claim.claimed.length} file(s); submitting ${claim.batches.length} batch(es)`);
+  }
+  const batches = await runBatches(inbox, claim, scan.settings);
+  const failed = batches.filter((b) => b.status === 'failed');
+  upsertSearchAttributes([{ key: InboxStatusKey, value: failed.length ? 'failed' : 'succeeded' }]);
+  const lines = [
+    `Inbox **${inbox}**: claimed ${claim.claimed.length} file(s) into in_progress/${claim.date_folder}/` + (claim.claimed.length ? `: ${short(claim.claimed.map((c) => c.name), 8)}` : ''),
+    `${batches.length} batch(es): ${batches.filter((b) => b.status === 'submitted').length} submitted, ${failed.length} failed, ${batches.filter((b) => b.status === 'already_done').length} already done`,
+  ];
+  if (claim.stranded.length) lines.push(`${claim.stranded.length} stranded file(s) from in_progress/ batched again`);
+  if (scan.waiting.length) lines.push(`${scan.waiting.length} upload(s) still growing, left for the next poll: ${short(scan.waiting)}`);
+  if (scan.refused.length) lines.push(`${scan.refused.length} name(s) left alone: ${short(scan.refused.map((r) => `${JSON.stringify(r.name)} (${r.reason})`))}`);
+  if (claim.lost.length) lines.push(`${claim.lost.length} file(s) taken by another poller: ${short(claim.lost)}`);
+  setCurrentDetails(lines.join('\n\n'));
+  return {
+    inbox,
+    workflow_id: workflowId,
+    date_folder: claim.date_folder,
+    claimed: claim.claimed,
+    waiting: scan.waiting,
+    refused: scan.refused,
+    lost: claim.lost,
+    stranded: claim.stranded,
+    batches,
+  };
+}
+
+/**
+ * What an inbox's Schedule starts: the poll as the child `inbox-<name>-poll`, so a scheduled poll
+ * and a manual one (or two schedules' runs) never run at once; if one runs, this one is skipped.
+ */
+export async function InboxScheduledPollWorkflow(input: InboxPollInput): Promise<InboxPollResult> {
+  upsertSearchAttributes([{ key: InboxNameKey, value: input.inbox }]);
+  try {
+    return await executeChild(InboxPollWorkflow, { workflowId: pollWorkflowId(input.inbox), args: [input], workflowIdReusePolicy: 'ALLOW_DUPLICATE' });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const reason = `another poll of inbox ${input.inbox} is running (${pollWorkflowId(input.inbox)}); skipped`;
+    upsertSearchAttributes([{ key: InboxStatusKey, value: 'skipped' }]);
+    setCurrentDetails(reason);
+    return { inbox: input.inbox, workflow_id: workflowInfo().workflowId, skipped: reason, claimed: [], waiting: [], refused: [], lost: [], stranded: [], batches: [] };
+  }
+}
