@@ -5,6 +5,7 @@ import { loadConfig, type Config } from './config';
 import { workflowBundlePath } from './temporal/workflow-bundle';
 import { connectWorkerConnection, type TemporalSettings } from './temporal/connection';
 import { dataConverterFor } from './codec/data-converter';
+import { migrateIngestOnStart } from './ingest/migrate-on-start';
 
 /**
  * What a worker process runs: both (the default), or one half, so transfers can run in processes
@@ -92,6 +93,7 @@ export async function createWorker(opts: WorkerOptions): Promise<BqSftpWorker> {
 }
 
 export async function runWorker(config: Config, role: WorkerRole = 'all'): Promise<void> {
+  if (role !== 'workflows') await migrateIngestOnStart(config);
   const w = await createWorker({ config, role });
   const runs = role === 'all' ? '' : ` (${role} only)`;
   process.stdout.write(

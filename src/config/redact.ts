@@ -14,6 +14,7 @@ const SECRET_KEY = /(^|_)(password|passphrase|private_key|secret|token|api_key|w
 /** Whether a config key holds a secret: `password`, `passphrase`, `private_key`, `*_secret`, `*_token`, … and `encryption.keys`. */
 export function isSecretKey(key: string, parentPath: readonly string[] = []): boolean {
   if (key === 'keys' && parentPath.length === 1 && parentPath[0] === 'encryption') return true;
+  if (key === 'url' && parentPath.length === 1 && parentPath[0] === 'postgres') return true; // may hold a password
   return SECRET_KEY.test(key);
 }
 

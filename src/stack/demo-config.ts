@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { StackInfo } from './stack-info';
+import { ingestDemoConfig } from './seed-ingest';
 
 /** A complete bq-sftp config pointing at the local stack, used by `npm run demo` and tests. */
 export function demoConfig(info: StackInfo): Record<string, unknown> {
@@ -16,6 +17,7 @@ export function demoConfig(info: StackInfo): Record<string, unknown> {
       directory: info.sftp.passwordUser.directory,
       host_key: info.sftp.hostKeyFingerprint,
     },
+    ...ingestDemoConfig(info),
     exports: {
       product_data: {
         query: `SELECT id, name, category, price, created_at FROM ${table('products')} WHERE DATE(created_at) = '{date}' ORDER BY id`,

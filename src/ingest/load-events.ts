@@ -1,0 +1,220 @@
+import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+import type { Job } from '@google-cloud/bigquery';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { finished } from 'node:stream/promises';
+import type { Config } from '../config';
+import { classifyPgError } from '../postgres/client';
+import { eventColumns, eventTable, type EventType } from './event-types';
+import { bigqueryForTenant, eventTableRef, getTenant, IngestError, ingestConfig } from './tenants';
+
+export interface IngestEventsInput {
+  jobId: string;
+  tenant: string;
+  eventType: EventType;
+  startDate: string;
+  endDate: string;
+}
+
+export interface IngestEventsResult {
+  event_type: EventType;
+  rows: number;
+  days: number;
+  bigquery_job_id?: string;
+}
+
+/** Heartbeat details: the days already committed (a retry resumes after the last one). */
+export interface EventsProgress {
+  done: Record<string, number>;
+  rows_in_flight: number;
+}
+
+interface BigQueryApiError extends Error {
+  code?: number;
+  errors?: { reason?: string; message?: string }[];
+}
+
+/** Missing tables, refused credentials and bad queries will not heal by retrying. */
+export function classifyBigQueryError(err: unknown, where: { tenant: string; type: EventType; table: string }): unknown {
+  if (!(err instanceof Error) || err instanceof IngestError) return err;
+  const e = err as BigQueryApiError;
+  const reason = e.errors?.[0]?.reason;
+  const text = e.errors?.[0]?.message ?? e.message;
+  const fix = `ingest.tenants.${where.tenant}.bigquery`;
+  if (reason === 'notFound' || e.code === 404 || /not ?found/i.test(text)) {
+    return new IngestError('BigQueryTableNotFound', `BigQuery table \`${where.table}\` (event type ${where.type}) was not found: ${text}. Check ${fix}.project_id / dataset / tables.${where.type}; retrying will not help.`);
+  }
+  if (reason === 'accessDenied' || reason === 'authError' || e.code === 401 || e.code === 403 || /credential|unauthenticated|permission denied|invalid_grant/i.test(text)) {
+    return new IngestError('BigQueryAuthFailed', `BigQuery refused access to \`${where.table}\` (event type ${where.type}): ${text}. Check ${fix}.key_file / credentials_env and the service account's roles; retrying will not help.`);
+  }
+  if (reason === 'invalidQuery' || reason === 'invalid' || e.code === 400 || /^failed to (analyze|parse)/.test(text)) {
+    return new IngestError('BigQueryInvalidQuery', `BigQuery refused the query of \`${where.table}\` (event type ${where.type}): ${text}. The table's columns may not match the ${where.type} schema; retrying will not help.`);
+  }
+  return err;
+}
+
+/** One value in PostgreSQL's COPY text format. */
+function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
+}
+
+type RawRow = { f: { v: unknown }[] };
+
+/** A day being loaded: its own transaction, rows streamed in with COPY. */
+interface OpenDay {
+  date: string;
+  client: pg.PoolClient;
+  copy: ReturnType<typeof copyFrom>;
+  rows: number;
+  buffer: string;
+}
+
+/**
+ * Streams one event type for a date range from BigQuery pages into PostgreSQL. Each day is
+ * replaced in one transaction (DELETE the tenant's day, COPY its rows, COMMIT), so a retry or a
+ * rerun never duplicates a row; committed days are heartbeated and a retry resumes after them.
+ */
+export async function loadEvents(
+  config: Config,
+  pool: pg.Pool,
+  input: IngestEventsInput,
+  opts: { pageRows?: number; onPage?: (rows: number) => void } = {},
+): Promise<IngestEventsResult> {
+  const ctx = Context.current();
+  const signal = ctx.cancellationSignal;
+  const t = getTenant(config, input.tenant);
+  const type = input.eventType;
+  const tableRef = eventTableRef(t, type);
+  const pgTable = eventTable(type);
+  const cols = eventColumns(type);
+  const prev = activityInfo().heartbeatDetails as EventsProgress | undefined;
+  const progress: EventsProgress = { done: { ...(prev?.done ?? {}) }, rows_in_flight: 0 };
+  const doneDates = Object.keys(progress.done).sort();
+  const resumeAfter = doneDates[doneDates.length - 1];
+  const ticker = setInterval(() => heartbeat(progress), 2000);
+  let open: OpenDay | undefined;
+  const where = { tenant: input.tenant, type, table: tableRef };
+  const prefix = `${copyValue(input.tenant)}\t`;
+
+  const flush = async (day: OpenDay) => {
+    if (!day.buffer) return;
+    const chunk = day.buffer;
+    day.buffer = '';
+    if (!day.copy.write(chunk)) await new Promise<void>((resolve, reject) => {
+      const onErr = (e: Error) => reject(e);
+      day.copy.once('error', onErr);
+      day.copy.once('drain', () => {
+        day.copy.off('error', onErr);
+        resolve();
+      });
+    });
+  };
+  const beginDay = async (date: string): Promise<OpenDay> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`DELETE FROM ${pgTable} WHERE tenant_id = $1 AND event_date = $2`, [input.tenant, date]);
+      const copy = client.query(copyFrom(`COPY ${pgTable} (tenant_id, ${cols.map((c) => c.name).join(', ')}) FROM STDIN`));
+      copy.on('error', () => undefined); // surfaced by write/finished
+      return { date, client, copy, rows: 0, buffer: '' };
+    } catch (err) {
+      client.release(true);
+      throw err;
+    }
+  };
+  const commitDay = async (day: OpenDay) => {
+    await flush(day);
+    day.copy.end();
+    await finished(day.copy);
+    await day.client.query('COMMIT');
+    day.client.release();
+    progress.done[day.date] = day.rows;
+    progress.rows_in_flight = 0;
+    heartbeat(progress);
+  };
+  const abortDay = (day: OpenDay) => {
+    day.copy.destroy();
+    day.client.release(true); // the connection is dropped: its transaction is rolled back
+  };
+
+  let bqJobId: string | undefined;
+  try {
+    if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
+    const bq = bigqueryForTenant(config, input.tenant, t);
+    const query =
+      `SELECT ${cols.map((c) => `\`${c.name}\``).join(', ')} FROM \`${tableRef}\`` +
+      ` WHERE event_date BETWEEN DATE(@start_date) AND DATE(@end_date)` +
+      (resumeAfter ? ' AND event_date > DATE(@resume_after)' : '') +
+      ' ORDER BY event_date';
+    const params: Record<string, string> = { start_date: input.startDate, end_date: input.endDate };
+    if (resumeAfter) params.resume_after = resumeAfter;
+    let job: Job;
+    try {
+      [job] = await bq.createQueryJob({ query, params, jobId: undefined });
+    } catch (err) {
+      throw classifyBigQueryError(err, where);
+    }
+    bqJobId = job.id;
+    const pageRows = opts.pageRows ?? ingestConfig(config).page_rows;
+    let pageToken: string | undefined;
+    for (;;) {
+      if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
+      let rows: RawRow[];
+      let next: { pageToken?: string } | null;
+      let resp: { jobComplete?: boolean } | undefined;
+      try {
+        [rows, next, resp] = (await job.getQueryResults({ maxResults: pageRows, pageToken, skipParsing: true, autoPaginate: false, timeoutMs: 10_000 } as never)) as unknown as [RawRow[], { pageToken?: string } | null, { jobComplete?: boolean }];
+      } catch (err) {
+        throw classifyBigQueryError(err, where);
+      }
+      if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
+      for (const row of rows ?? []) {
+        const f = row.f;
+        const date = f[0].v as string;
+        if (!open || open.date !== date) {
+          if (open) {
+            const day = open;
+            open = undefined;
+            await commitDay(day);
+            if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
+          }
+          open = await beginDay(date);
+        }
+        let line = prefix;
+        for (let k = 0; k < f.length; k++) line += (k ? '\t' : '') + copyValue(f[k].v);
+        open.buffer += line + '\n';
+        open.rows++;
+        if (open.buffer.length >= 256 * 1024) await flush(open);
+      }
+      if (open) {
+        progress.rows_in_flight = open.rows;
+        await flush(open);
+      }
+      opts.onPage?.(rows?.length ?? 0);
+      if (resp && resp.jobComplete === false) continue;
+      pageToken = next?.pageToken;
+      if (!pageToken) break;
+    }
+    if (open) {
+      const day = open;
+      open = undefined;
+      await commitDay(day);
+    }
+    // days of the range without any event: their old rows go too (the range is replaced)
+    const seen = Object.keys(progress.done);
+    await pool.query(
+      `DELETE FROM ${pgTable} WHERE tenant_id = $1 AND event_date BETWEEN $2 AND $3 AND NOT (event_date = ANY($4::date[]))`,
+      [input.tenant, input.startDate, input.endDate, seen],
+    );
+    const total = Object.values(progress.done).reduce((a, b) => a + b, 0);
+    return { event_type: type, rows: total, days: seen.length, bigquery_job_id: bqJobId };
+  } catch (err) {
+    if (open) abortDay(open);
+    if (signal.aborted) throw ctx.cancellationSignal.reason ?? err;
+    throw classifyPgError(err);
+  } finally {
+    clearInterval(ticker);
+  }
+}
