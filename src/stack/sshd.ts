@@ -97,6 +97,16 @@ function machinePassword(): string {
  * Generates host key, users, passwords, the key user's passphrase-protected key and the
  * sshd_config. Idempotent: keeps existing keys and secrets so a restart does not change them.
  */
+/** Whether the passphrase opens the key (`ssh-keygen -y` derives the public key only if it does). */
+function keyOpens(privateKeyPath: string, passphrase: string): boolean {
+  try {
+    execFileSync('ssh-keygen', ['-y', '-f', privateKeyPath, '-P', passphrase], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function prepareSshd(layout: StackLayout, previous?: { passphrase: string }): SshdPrepared {
   if (process.getuid?.() !== 0) {
     throw new Error(
@@ -119,11 +129,17 @@ export function prepareSshd(layout: StackLayout, previous?: { passphrase: string
   const hostPart = layout.ports.sftp === 22 ? layout.host : `[${layout.host}]:${layout.ports.sftp}`;
 
   const password = machinePassword();
-  const passphrase = previous?.passphrase ?? randomSecret();
   const privateKeyPath = path.join(keysDir, 'bqsftp_key_ed25519');
-  if (!fs.existsSync(privateKeyPath)) {
+  // kept beside the key: an `up` that failed before writing stack.json must not pair the old key with a new passphrase
+  const passphraseFile = `${privateKeyPath}.passphrase`;
+  let passphrase = previous?.passphrase ?? (fs.existsSync(passphraseFile) ? fs.readFileSync(passphraseFile, 'utf8').trim() : undefined);
+  if (!fs.existsSync(privateKeyPath) || !passphrase || !keyOpens(privateKeyPath, passphrase)) {
+    passphrase = randomSecret();
+    fs.rmSync(privateKeyPath, { force: true });
+    fs.rmSync(`${privateKeyPath}.pub`, { force: true });
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'bq-sftp-demo-key-user', '-f', privateKeyPath]);
   }
+  fs.writeFileSync(passphraseFile, passphrase, { mode: 0o600 });
 
   const pw = ensureUser(PASSWORD_USER);
   const key = ensureUser(KEY_USER);

@@ -46,3 +46,24 @@ test('SFTP refuses a wrong password', async () => {
     /authentication/i,
   );
 });
+
+test("a second set-up without stack.json (an `up` that failed half-way) keeps the key and its passphrase paired", async () => {
+  const { prepareSshd } = await import('../../src/stack/sshd');
+  const { stackLayout } = await import('../../src/stack/layout');
+  const os = await import('node:os');
+  const { execFileSync } = await import('node:child_process');
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bqsftp-sshd-prep-'));
+  try {
+    const layout = stackLayout({ ...process.env, BQSFTP_STACK_DIR: stateDir });
+    const first = prepareSshd(layout);
+    const second = prepareSshd(layout); // no previous passphrase given, as after a failed `up`
+    assert.equal(second.passphrase, first.passphrase);
+    execFileSync('ssh-keygen', ['-y', '-f', second.privateKeyPath, '-P', second.passphrase], { stdio: 'ignore' });
+    // a key whose passphrase was lost is replaced, never kept with a passphrase that cannot open it
+    fs.rmSync(`${second.privateKeyPath}.passphrase`);
+    const third = prepareSshd(layout);
+    execFileSync('ssh-keygen', ['-y', '-f', third.privateKeyPath, '-P', third.passphrase], { stdio: 'ignore' });
+  } finally {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+});
