@@ -6,7 +6,7 @@ import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@tempo
 import { runExport, startExport } from '../../src/starter';
 import { DEMO_DATE, PRODUCTS_PER_DAY } from '../../src/stack/demo-data';
 import { testConfig } from '../helpers/config';
-import { exportName, gcsBytes, listLocal, localSftpPath, withWorker } from '../helpers/export';
+import { exportName, gcsBytes, listLocal, localSftpPath, storage, withWorker } from '../helpers/export';
 import { startSlackReceiver } from '../helpers/slack-receiver';
 import { sha256, stack } from '../helpers/stack';
 
@@ -46,7 +46,11 @@ test('ExportWorkflow: BigQuery → GCS → SFTP → verify; bytes equal, names f
     assert.equal(first.transfer.gcs_path, `gs://${info.gcs.bucket}/${objectPrefix}`);
     assert.equal(first.bq_export.gcs_path, first.transfer.gcs_path);
     assert.equal(first.transfer.status, 'success');
-    assert.ok(first.transfer.total_mb >= 0 && first.transfer.total_time_seconds >= 0);
+    const [objectMeta] = await storage().bucket(info.gcs.bucket).file(`${objectPrefix}${first.transfer.files[0]}`).getMetadata();
+    assert.ok(Number(objectMeta.size) > 0);
+    assert.equal(first.transfer.total_bytes, Number(objectMeta.size), 'total_bytes is the object\'s size');
+    assert.equal(first.transfer.total_mb, Math.round((Number(objectMeta.size) / (1024 * 1024)) * 100) / 100);
+    assert.ok(Number.isFinite(first.transfer.total_time_seconds) && first.transfer.total_time_seconds >= 0);
     assert.equal(first.verify.in_sync, true);
     assert.deepEqual(first.verify.missing_on_sftp, []);
     assert.deepEqual(listLocal(folder), ['Product_20250108-000000000000.csv.gz'], 'no .partial left behind');
