@@ -1,7 +1,9 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   executeChild,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -69,6 +71,9 @@ export async function DailyExportsWorkflow(input: DailyExportsInput = {}): Promi
         const r = await executeChild(ExportWorkflow, { workflowId, args: [{ exportName, date, notifyOnFailure: false }] });
         outcomes.push({ export_name: exportName, workflow_id: workflowId, status: 'succeeded', files: r.transfer.files.length, total_mb: r.transfer.total_mb });
       } catch (err) {
+        // this run was cancelled (by hand, or a schedule's cancel_other): end cancelled, do not
+        // record the remaining children as failed; a child cancelled on its own is a failed outcome
+        if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
         const error = err instanceof WorkflowExecutionAlreadyStartedError
           ? { type: 'AlreadyRunning', message: `${workflowId} is already running (started elsewhere)` }
           : describeFailure(err instanceof ChildWorkflowFailure ? err.cause : err);
@@ -96,6 +101,7 @@ export async function DailyExportsWorkflow(input: DailyExportsInput = {}): Promi
         lines: failed.map((f) => `• *${f.export_name}*: ${f.error!.type}: ${f.error!.message}`),
       });
     } catch (err) {
+      if (isCancellation(err)) throw err;
       log.error('failure summary could not be sent to Slack', { error: describeFailure(err).message });
     }
   }
