@@ -25,6 +25,7 @@ need_apt=()
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ssh-keygen >/dev/null && command -v sftp >/dev/null || need_apt+=(openssh-client)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v gpg >/dev/null || need_apt+=(gnupg)  # the independent OpenPGP reader/writer of test/pgp
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     die "missing Debian packages: ${need_apt[*]}. Install them as root: sudo apt-get update && sudo apt-get install -y ${need_apt[*]}"

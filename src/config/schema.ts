@@ -14,6 +14,7 @@ import { backupDestinationSchema, backupObjectSchema, backupScheduleSchema, back
 import { inboxApiSchema, inboxesSchema, inboxSchema } from '../inbox/config';
 import { ETL_STRICT_OBJECTS, etlSchema } from '../etl/config';
 import { INGEST_STRICT_OBJECTS, ingestSchema, postgresSchema } from '../ingest/config';
+import { PGP_STRICT_OBJECTS, pgpDeliverySchema, pgpInboundSchema } from '../pgp/config';
 
 // ---------------------------------------------------------------------------------------------
 // Reusable field validators
@@ -384,6 +385,8 @@ export const exportSchema = z
     enabled: z.boolean().default(true),
     /** the named SFTP connection to deliver to (default: `default`, the top-level `sftp` block) */
     sftp: connectionName.optional(),
+    /** encrypt (and sign) every file with OpenPGP while streaming it (src/pgp/config.ts) */
+    pgp: pgpDeliverySchema.optional(),
   })
   .superRefine(
     (e, ctx) => {
@@ -430,6 +433,7 @@ const configObjectSchema = z.strictObject({
   inboxes: inboxesSchema,
   etl: etlSchema.prefault({}),
   postgres: postgresSchema.prefault({}), ingest: ingestSchema.prefault({}),
+  pgp: pgpInboundSchema.optional(),
 });
 
 type ParsedConfig = z.output<typeof configObjectSchema>;
@@ -544,6 +548,7 @@ const STRICT_OBJECTS: Record<string, { shape: object }> = {
   'inboxes.*': inboxSchema, 'inboxes.*.api': inboxApiSchema,
   ...ETL_STRICT_OBJECTS,
   ...INGEST_STRICT_OBJECTS,
+  ...PGP_STRICT_OBJECTS,
 };
 
 /** The keys a strict object of the config accepts (for "did you mean" hints on unknown keys). */
