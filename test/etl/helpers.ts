@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+/* eslint-disable @typescript-eslint/no-explicit-any */
 import { configSchema, type Config } from '../../src/config';
 import { stackLayout } from '../../src/stack/layout';
 import { departmentsCsv } from '../../src/etl/users-data';
@@ -31,12 +32,19 @@ export function departmentsFile(dir: string, extra = ''): string {
  * The stack's demo config, SFTP as the key + passphrase user with a private folder, a unique task
  * queue, and one pipeline `name` reading `url` into a private SQLite file.
  */
-export function etlConfig(opts: { name: string; url: string; dir: string; pipeline?: Record<string, unknown>; source?: Record<string, unknown> }): Config {
+export function etlConfig(opts: EtlConfigOptions): Config {
+  return configSchema.parse(etlConfigInput(opts));
+}
+
+type EtlConfigOptions = { name: string; url: string; dir: string; pipeline?: Record<string, unknown>; source?: Record<string, unknown> };
+
+/** The same config as JSON input (what a config file holds), e.g. for a worker process or the CLI. */
+export function etlConfigInput(opts: EtlConfigOptions): Record<string, any> {
   const info = stack();
   const demo = JSON.parse(fs.readFileSync(info.demoConfigPath, 'utf8')) as Record<string, Record<string, unknown>>;
   const key = info.sftp.keyUser;
   const remoteBase = `/upload/${uniqueId('etl')}`;
-  return configSchema.parse({
+  return {
     ...demo,
     temporal: { ...demo.temporal, task_queue: uniqueId('tq-etl') },
     sftp: {
@@ -59,7 +67,7 @@ export function etlConfig(opts: { name: string; url: string; dir: string; pipeli
         },
       },
     },
-  });
+  };
 }
 
 /** Local path (in the sshd jail) of a remote path of the key user. */

@@ -12,7 +12,8 @@ import { clientFor } from '../../src/cli/config-option';
 import { openSqlite } from '../../src/etl/db';
 import { startEtlRun } from '../../src/etl/starter';
 import { startUsersApi, type UsersApi } from '../../src/etl/users-api-server';
-import { etlConfig, gcsObject, keyUserLocal, sha256, tmpDir, uniqueId } from '../etl/helpers';
+import { configSchema } from '../../src/config';
+import { etlConfigInput, gcsObject, keyUserLocal, sha256, tmpDir, uniqueId } from '../etl/helpers';
 import { reportFigures, trials, waitFor } from './helpers/figures';
 import { WorkerProcess } from './helpers/worker-process';
 
@@ -46,10 +47,11 @@ for (let trial = 1; trial <= TRIALS; trial++) {
     const name = uniqueId('kill').replace(/-/g, '_');
     const dir = path.join(tmp, name);
     fs.mkdirSync(dir);
-    const config = etlConfig({ name, url: api.url, dir, source: { page_size: 500 } });
+    const input = etlConfigInput({ name, url: api.url, dir, source: { page_size: 500 } });
+    const config = configSchema.parse(input);
     client ??= await clientFor(config);
     const configPath = path.join(dir, 'config.json');
-    fs.writeFileSync(configPath, JSON.stringify(config));
+    fs.writeFileSync(configPath, JSON.stringify(input));
     const logPath = path.join(dir, 'worker.log');
     const first = await WorkerProcess.start({ configPath, logPath, env: { BQSFTP_LOG_LEVEL: 'WARN' } });
     let second: WorkerProcess | undefined;
