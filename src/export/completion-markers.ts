@@ -19,6 +19,8 @@ export async function writeCompletionMarkers(
     doneFile: boolean;
     exportName: string;
     date: string;
+    /** the manifest's file entries when they are not the objects themselves (OpenPGP deliveries) */
+    files?: Record<string, unknown>[];
   },
 ): Promise<void> {
   const names = markerNames(o.stem);
@@ -27,7 +29,7 @@ export async function writeCompletionMarkers(
       {
         export: o.exportName,
         date: o.date,
-        files: o.objects.map((f) => ({ name: f.relativeName, size: f.size, md5: o.checksums[f.relativeName] })),
+        files: o.files ?? o.objects.map((f) => ({ name: f.relativeName, size: f.size, md5: o.checksums[f.relativeName] })),
       },
       null,
       2,

@@ -10,6 +10,7 @@ import { runLimited } from '../activities/run-limited';
 import { sftpEndpointFor } from '../activities/sftp-endpoint';
 import { writeCompletionMarkers } from './completion-markers';
 import { watchForStall } from '../activities/stall-watchdog';
+import { loadPgpRecord, pgpDeliveryFor, type PgpFileRecord, type PgpSummary } from '../pgp/delivery';
 
 export interface TransferInput {
   exportName: string;
@@ -32,6 +33,8 @@ export interface TransferSummary {
   total_time_seconds: number;
   gcs_path: string;
   checksums?: Record<string, string>;
+  /** OpenPGP delivery (exports.<name>.pgp): per file the encrypted name/size/sha256 beside the plaintext's */
+  pgp?: PgpSummary;
 }
 
 /** Heartbeat details: what a retried attempt may skip. */
@@ -40,6 +43,8 @@ export interface TransferProgress {
   files_total: number;
   bytes_total: number;
   bytes_done: number;
+  /** OpenPGP deliveries: what each finished file became (src/pgp/delivery.ts) */
+  pgp?: Record<string, PgpFileRecord>;
 }
 
 const MIB = 1024 * 1024;
@@ -90,6 +95,12 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
       bytes_total: objects.reduce((n, o) => n + o.size, 0),
       bytes_done: 0,
     };
+    // OpenPGP (exports.<name>.pgp): keys checked before a byte moves; each file goes out as <name><suffix>
+    const pgp = await withFailureMapping('OpenPGP', () =>
+      pgpDeliveryFor(deps.config, input.exportName, input.date, previous?.pgp, () => loadPgpRecord(deps.storage, bucket, input.exportName, input.date)),
+    );
+    if (pgp) progress.pgp = pgp.records;
+    const remoteName = (o: SourceObject) => pgp?.remoteName(o.relativeName) ?? o.relativeName;
 
     const stem = runFileStem(exp.file_prefix ?? input.exportName, date);
     const tempSuffix = sftp.temp_suffix;
@@ -99,7 +110,8 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
         await s.mkdirp(destination);
         const listing = new Map((await s.list(destination)).map((e) => [e.name, e]));
         for (const o of objects) {
-          if (sftp.publish_mode === 'rename' && alreadyPublished(o, listing.get(o.relativeName), previous)) {
+          const published = pgp ? pgp.alreadyPublished(o, listing.get(remoteName(o)), previous?.done) : alreadyPublished(o, listing.get(o.relativeName), previous);
+          if (sftp.publish_mode === 'rename' && published) {
             progress.done[o.relativeName] = o.size;
             progress.bytes_done += o.size;
             skipped.push(o.relativeName);
@@ -107,7 +119,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
         }
         // Files of this export and date that the current GCS output no longer has (an earlier,
         // larger run) and temp files of interrupted uploads: a rerun must leave exactly this run.
-        const wanted = new Set(objects.map((o) => o.relativeName));
+        const wanted = new Set(objects.map(remoteName));
         for (const name of listing.keys()) {
           const stale = name.startsWith(stem) && !wanted.has(name) && !name.endsWith('.done') && !name.endsWith('_MANIFEST.json');
           if (stale) await s.remove(`${destination}/${name}`);
@@ -144,11 +156,12 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
             let sourceFailure: Error | undefined;
             download.once('error', (e: Error) => (sourceFailure ??= e));
             const watchdog = watchForStall(download, transfer.stall_timeout_ms, o.objectName);
-            await s.publishStream(watchdog.source, destination, o.relativeName, {
+            const enc = pgp?.encrypt(watchdog.source, o);
+            await s.publishStream(enc?.stream ?? watchdog.source, destination, remoteName(o), {
               tempSuffix,
               mode: sftp.publish_mode,
               signal: AbortSignal.any([signal, watchdog.signal]),
-              hash: exp.checksums ? ['md5'] : [],
+              hash: pgp ? ['sha256'] : exp.checksums ? ['md5'] : [],
               mtime: o.updated,
               chunkSize: transfer.chunk_size,
               concurrency: transfer.requests_in_flight,
@@ -159,6 +172,10 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
                 beat();
               },
               verify: ({ bytes, hashes }) => {
+                const written = { bytes, sha256: hashes.sha256 ?? '' };
+                // encrypted: the size and md5 checks are about the plaintext read from GCS, measured while streaming
+                const plain = enc?.plaintext();
+                if (plain) [bytes, hashes] = [plain.bytes, exp.checksums ? { md5: plain.md5 } : {}];
                 if (bytes !== o.size) {
                   throw (sourceFailure = ApplicationFailure.create({
                     type: 'SourceSizeMismatch',
@@ -172,6 +189,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
                   }));
                 }
                 if (hashes.md5) checksums[o.relativeName] = hashes.md5;
+                if (enc) pgp?.published(o, enc, written);
               },
             })
               .catch((err: unknown) => {
@@ -189,10 +207,11 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
       clearInterval(ticker);
     }
 
+    if (pgp) await withFailureMapping('Cloud Storage', () => pgp.save(deps.storage, bucket, input.gcsPath, objects));
     if (exp.manifest || exp.done_file) {
       await withFailureMapping('SFTP', () =>
         deps.sftpPool.withSession(endpoint, (s) =>
-          writeCompletionMarkers(s, { destination, stem, objects, checksums, manifest: exp.manifest, doneFile: exp.done_file, exportName: input.exportName, date }),
+          writeCompletionMarkers(s, { destination, stem, objects, checksums, manifest: exp.manifest, doneFile: exp.done_file, exportName: input.exportName, date, files: pgp?.manifestFiles(objects, checksums) }),
         ),
       );
     }
@@ -211,6 +230,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
       total_time_seconds: Math.round((Date.now() - started) / 100) / 10,
       gcs_path: input.gcsPath,
       ...(exp.checksums ? { checksums } : {}),
+      ...(pgp ? { pgp: pgp.summary(objects) } : {}),
     };
   };
 }

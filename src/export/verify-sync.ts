@@ -9,6 +9,7 @@ import { markerNames } from './completion-markers';
 import { listSourceObjects } from '../activities/gcs-listing';
 import { withFailureMapping } from '../activities/failures';
 import { sftpEndpointFor } from '../activities/sftp-endpoint';
+import { loadPgpRecord, pgpConfigOf, verifyPgpDelivery } from '../pgp/delivery';
 
 export interface VerifyInput {
   exportName: string;
@@ -42,11 +43,19 @@ export function createVerifySync(deps: { config: Config; storage: Storage; sftpP
     const withChecksums = input.checksums ?? exp.checksums;
     const endpoint = sftpEndpointFor(deps.config, exp.sftp);
 
-    const { objects } = await withFailureMapping('Cloud Storage', () => listSourceObjects(deps.storage, input.gcsPath));
+    const { bucket, objects } = await withFailureMapping('Cloud Storage', () => listSourceObjects(deps.storage, input.gcsPath));
+    // OpenPGP deliveries: compare with what the transfer recorded (encrypted names/sizes, plaintext checksums)
+    const pgp = pgpConfigOf(deps.config, input.exportName);
+    const pgpRecord = pgp ? await withFailureMapping('Cloud Storage', () => loadPgpRecord(deps.storage, bucket, input.exportName, input.date)) : undefined;
     const gcs = new Map(objects.map((o) => [o.relativeName, o]));
 
     return withFailureMapping('SFTP', () =>
       deps.sftpPool.withSession(endpoint, async (s) => {
+        if (pgp) {
+          const r = await verifyPgpDelivery(s, { destination, stem, markers: [markers.manifest, markers.done], objects, record: pgpRecord, suffix: pgp.suffix, checksums: withChecksums, onProgress: () => heartbeat() });
+          const ok = !r.missing_on_sftp.length && !r.extra_on_sftp.length && !r.size_mismatches.length && !r.checksum_mismatches.length;
+          return { status: ok ? 'success' : 'failed', in_sync: ok, ...r, checked_checksums: withChecksums, destination };
+        }
         const listing = (await s.exists(destination)) ? await s.list(destination) : [];
         // This run's files: its own names, plus anything else with its date stem (stale or temp).
         const remote = new Map(
