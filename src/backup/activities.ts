@@ -559,7 +559,17 @@ export function createBackupActivities(deps: ActivityDeps) {
         };
         if (format === 'CSV') load.skipLeadingRows = 1;
         const jobId = await withFailureMapping('BigQuery', async () => {
-          const [job] = await deps.bigquery.createJob({ configuration: { load }, jobPrefix: `bqsftp_restore_${table}_` });
+          let job;
+          try {
+            [job] = await deps.bigquery.createJob({ configuration: { load }, jobPrefix: `bqsftp_restore_${table}_` });
+          } catch (err) {
+            const code = (err as { code?: number }).code;
+            // the service read the files and refused them: retrying the same files will not help
+            if (code !== undefined && code >= 400 && code !== 429 && code !== 503) {
+              throw permanentFailure('RestoreLoadFailed', `BigQuery refused to load the ${manifest.format} files of ${table} into ${input.to_dataset}.${table}: ${(err as Error).message}`);
+            }
+            throw err;
+          }
           for (;;) {
             const [m] = await job.getMetadata();
             const st = (m as { status?: { state?: string; errorResult?: { message?: string } } }).status ?? {};

@@ -130,6 +130,8 @@ function convert(kind: Kind, v: unknown, column: string): unknown {
   }
 }
 
+const TEXT_KINDS = new Set<Kind>(['string', 'bytes', 'json']);
+
 export interface ParquetFileResult {
   rows: number;
   bytes: number;
@@ -151,7 +153,7 @@ export class StreamingParquetFile {
   constructor(
     fields: BqField[],
     private readonly write: (chunk: Buffer) => Promise<void>,
-    private readonly opts: { codec: 'SNAPPY' | 'UNCOMPRESSED' | 'GZIP' | 'ZSTD'; rowGroupRows?: number; createdBy?: string },
+    private readonly opts: { codec: 'SNAPPY' | 'UNCOMPRESSED' | 'GZIP' | 'ZSTD'; rowGroupRows?: number; createdBy?: string; statisticsTruncateLength?: number; statistics?: boolean },
   ) {
     if (fields.length === 0) throw new Error('a table without columns cannot be written as Parquet');
     this.columns = fields.map((f) => {
@@ -164,6 +166,8 @@ export class StreamingParquetFile {
       schema: [{ name: 'root', num_children: this.columns.length }, ...this.columns.map((c) => c.element)],
       codec: opts.codec,
       createdBy: opts.createdBy ?? 'bq-sftp',
+      ...(opts.statistics !== undefined ? { statistics: opts.statistics } : {}),
+      ...(opts.statisticsTruncateLength !== undefined ? { statisticsTruncateLength: opts.statisticsTruncateLength } : {}),
     });
   }
 
@@ -185,7 +189,9 @@ export class StreamingParquetFile {
 
   private async flushGroup(): Promise<void> {
     if (this.buffered === 0) return;
-    const columnData = this.columns.map((c) => ({ name: c.name, data: c.values }));
+    // No min/max statistics for text and bytes: the writer truncates long ones and flags them
+    // (is_max_value_exact), which the Go parquet reader of the BigQuery emulator cannot decode.
+    const columnData = this.columns.map((c) => ({ name: c.name, data: c.values, ...(TEXT_KINDS.has(c.kind) ? { statistics: false } : {}) }));
     await this.writer.write({ columnData, rowGroupSize: this.buffered });
     for (const c of this.columns) c.values = [];
     this.buffered = 0;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/activity';
 import { BoxClient } from 'box-typescript-sdk-gen';
-import { BoxCcgAuth, CcgConfig, BoxJwtAuth, JwtConfig } from 'box-typescript-sdk-gen/box';
+import { BoxCcgAuth, CcgConfig, BoxJwtAuth, JwtConfig } from 'box-typescript-sdk-gen/lib/box/index';
 import { NetworkSession } from 'box-typescript-sdk-gen/lib/networking/network.generated';
 import { BaseUrls } from 'box-typescript-sdk-gen/lib/networking/baseUrls.generated';
 import { BoxRetryStrategy } from 'box-typescript-sdk-gen/lib/networking/retries.generated';
