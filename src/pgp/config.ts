@@ -32,7 +32,7 @@ const publicKeySource = z
   .min(1, 'must be an armored public key (-----BEGIN PGP PUBLIC KEY BLOCK-----) or the path of a key file')
   .refine((s) => !PRIVATE_BLOCK.test(s), 'is a PRIVATE key: give the partner\'s PUBLIC key here (gpg --armor --export <id>)')
   .refine(
-    (s) => PUBLIC_BLOCK.test(s) || (!s.includes('\n') && !s.startsWith('-----')),
+    (s) => PUBLIC_BLOCK.test(s) || PRIVATE_BLOCK.test(s) || (!s.includes('\n') && !s.startsWith('-----')),
     'must be an armored public key (-----BEGIN PGP PUBLIC KEY BLOCK-----) or the path of a key file',
   );
 

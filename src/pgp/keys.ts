@@ -140,8 +140,8 @@ export function loadDeliveryKeys(config: Config, exportName: string, pgp: PgpDel
   if (!p) {
     const base = `exports.${exportName}.pgp`;
     p = (async () => {
-      const encryptionKeys = await Promise.all(pgp.recipients.map((r, i) => loadPublicKey(r, `${base}.recipients.${i}`)));
-      const infos = await Promise.all(encryptionKeys.map((k, i) => describeKey(k, `${base}.recipients.${i}`, 'recipient')));
+      const encryptionKeys = await Promise.all(pgp.recipients.map((r, i) => loadPublicKey(r, `${base}.recipients[${i}]`)));
+      const infos = await Promise.all(encryptionKeys.map((k, i) => describeKey(k, `${base}.recipients[${i}]`, 'recipient')));
       const wantsSig = pgp.sign ?? (pgp.signing_private_key !== undefined || pgp.signing_private_key_path !== undefined);
       let signingKey: openpgp.PrivateKey | undefined;
       if (wantsSig) {
@@ -188,8 +188,8 @@ export async function usableInboundKeys(config: Config, now = new Date()): Promi
         );
         infos.push(await describeKey(decryptionKey, pgp.decryption_private_key !== undefined ? 'pgp.decryption_private_key' : 'pgp.decryption_private_key_path', 'decryption'));
       }
-      const verificationKeys = await Promise.all(pgp.verification_keys.map((k, i) => loadPublicKey(k, `pgp.verification_keys.${i}`)));
-      for (const [i, k] of verificationKeys.entries()) infos.push(await describeKey(k, `pgp.verification_keys.${i}`, 'verification'));
+      const verificationKeys = await Promise.all(pgp.verification_keys.map((k, i) => loadPublicKey(k, `pgp.verification_keys[${i}]`)));
+      for (const [i, k] of verificationKeys.entries()) infos.push(await describeKey(k, `pgp.verification_keys[${i}]`, 'verification'));
       return { decryptionKey, verificationKeys, infos };
     })();
     p.catch(() => inboundCache.delete(config));
@@ -214,7 +214,7 @@ export async function allConfiguredKeys(config: Config): Promise<{ keys: KeyInfo
     if (!pgp) continue;
     // each recipient on its own, so one bad key does not hide the others
     for (const [i, r] of pgp.recipients.entries()) {
-      const field = `exports.${name}.pgp.recipients.${i}`;
+      const field = `exports.${name}.pgp.recipients[${i}]`;
       await loadPublicKey(r, field).then(async (k) => keys.push(await describeKey(k, field, 'recipient')), collect);
     }
     if (pgp.signing_private_key !== undefined || pgp.signing_private_key_path !== undefined) {
@@ -236,7 +236,7 @@ export async function allConfiguredKeys(config: Config): Promise<{ keys: KeyInfo
       );
     }
     for (const [i, v] of inbound.verification_keys.entries()) {
-      const field = `pgp.verification_keys.${i}`;
+      const field = `pgp.verification_keys[${i}]`;
       await loadPublicKey(v, field).then(async (k) => keys.push(await describeKey(k, field, 'verification')), collect);
     }
   }

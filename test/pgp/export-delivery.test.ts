@@ -131,7 +131,7 @@ test('an expired recipient key is a permanent config error naming the field; not
     assert.ok(err instanceof ApplicationFailure, String(err));
     assert.equal(err.type, 'ConfigInvalid');
     assert.equal(err.nonRetryable, true);
-    assert.match(err.message, new RegExp(`exports\\.${name}\\.pgp\\.recipients\\.1: the recipient key ${old.fingerprint}.*expired`));
+    assert.match(err.message, new RegExp(`exports\\.${name}\\.pgp\\.recipients\\[1\\]: the recipient key ${old.fingerprint}.*expired`));
     assert.deepEqual(listLocal(folder), []);
   } finally {
     await deps.sftpPool.closeAll();

@@ -21,7 +21,7 @@ trust(stranger, us);
 trust(partner, stranger);
 
 const ourKey = () => loadPrivateKey({ text: us.secretArmored }, us.passphrase, 'pgp.decryption_private_key', 'pgp.passphrase');
-const partnerPub = () => loadPublicKey(partner.publicArmored, 'exports.x.pgp.recipients.0');
+const partnerPub = () => loadPublicKey(partner.publicArmored, 'exports.x.pgp.recipients[0]');
 
 async function collect(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -87,7 +87,7 @@ test('a file gpg encrypted to us and signed decrypts through decryptingStream (b
       decryptingStream(Readable.from([message.subarray(0, 1000), message.subarray(1000)]), {
         fileName: 'users.csv.pgp',
         decryptionKey: await ourKey(),
-        verificationKeys: [await loadPublicKey(partner.publicArmored, 'pgp.verification_keys.0')],
+        verificationKeys: [await loadPublicKey(partner.publicArmored, 'pgp.verification_keys[0]')],
       }),
     );
     assert.ok(out.equals(plain));
@@ -99,7 +99,7 @@ async function decryptFailure(message: Buffer, fileName: string, verify = true):
     decryptingStream(Readable.from([message]), {
       fileName,
       decryptionKey: await ourKey(),
-      verificationKeys: verify ? [await loadPublicKey(partner.publicArmored, 'pgp.verification_keys.0')] : [],
+      verificationKeys: verify ? [await loadPublicKey(partner.publicArmored, 'pgp.verification_keys[0]')] : [],
     }),
   ).then(
     () => undefined,
@@ -163,25 +163,25 @@ test('keys: wrong passphrase, missing passphrase, a missing key file and an expi
   const missing = await loadPrivateKey({ text: us.secretArmored }, undefined, 'exports.x.pgp.signing_private_key', 'exports.x.pgp.passphrase').catch((e: unknown) => e);
   assert.ok(isConfigError(missing));
   assert.equal(missing.issues[0].path, 'exports.x.pgp.passphrase');
-  const noFile = await loadPublicKey('/nonexistent/partner.asc', 'exports.x.pgp.recipients.1').catch((e: unknown) => e);
+  const noFile = await loadPublicKey('/nonexistent/partner.asc', 'exports.x.pgp.recipients[1]').catch((e: unknown) => e);
   assert.ok(isConfigError(noFile));
-  assert.equal(noFile.issues[0].path, 'exports.x.pgp.recipients.1');
+  assert.equal(noFile.issues[0].path, 'exports.x.pgp.recipients[1]');
 
   // a binary key file works as well as armored text
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bqsftp-pgp-'));
   try {
     fs.writeFileSync(path.join(dir, 'partner.gpg'), partner.gpg(['--export', partner.fingerprint]));
-    const k = await loadPublicKey(path.join(dir, 'partner.gpg'), 'exports.x.pgp.recipients.0');
+    const k = await loadPublicKey(path.join(dir, 'partner.gpg'), 'exports.x.pgp.recipients[0]');
     assert.equal(k.getFingerprint().toUpperCase(), partner.fingerprint);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
   const old = gpgParty('expired', { fakedTime: '20200101T000000', expire: '1d' });
-  const expired = await loadPublicKey(old.publicArmored, 'exports.x.pgp.recipients.0');
-  const err = await assertUsable(expired, 'exports.x.pgp.recipients.0', 'recipient').catch((e: unknown) => e);
+  const expired = await loadPublicKey(old.publicArmored, 'exports.x.pgp.recipients[0]');
+  const err = await assertUsable(expired, 'exports.x.pgp.recipients[0]', 'recipient').catch((e: unknown) => e);
   assert.ok(isConfigError(err), String(err));
-  assert.equal(err.issues[0].path, 'exports.x.pgp.recipients.0');
+  assert.equal(err.issues[0].path, 'exports.x.pgp.recipients[0]');
   assert.match(err.message, /expired on 2020-01-02/);
   assert.ok(err.message.includes(old.fingerprint));
 });
