@@ -473,7 +473,9 @@ function checkConnections(cfg: ParsedConfig, ctx: z.RefinementCtx): void {
   const connections = allSftpConnections(cfg);
   const known = Object.keys(connections);
   const knownText = known.length ? `known: ${known.join(', ')}` : 'no connections are configured';
-  if (cfg.sftp && cfg.connections.sftp[DEFAULT_CONNECTION]) {
+  // a resolved config lists the sftp block as connections.sftp.default too: written back out, it must load again
+  const sameAsBlock = JSON.stringify(cfg.connections.sftp[DEFAULT_CONNECTION]) === JSON.stringify(cfg.sftp);
+  if (cfg.sftp && cfg.connections.sftp[DEFAULT_CONNECTION] && !sameAsBlock) {
     ctx.addIssue({
       code: 'custom',
       path: ['connections', 'sftp', DEFAULT_CONNECTION],
@@ -507,12 +509,13 @@ function checkConnections(cfg: ParsedConfig, ctx: z.RefinementCtx): void {
 /** Fill in the per-export defaults that depend on the rest of the config. */
 function resolveExports(cfg: ParsedConfig) {
   const connections = allSftpConnections(cfg);
-  const exports: Record<string, ParsedExport & { destination: string; file_prefix: string; sftp: string }> = {};
+  // not named `exports`: compiled to CommonJS that local would shadow the module's exports object
+  const resolved: Record<string, ParsedExport & { destination: string; file_prefix: string; sftp: string }> = {};
   for (const [name, e] of Object.entries(cfg.exports)) {
     const sftp = e.sftp ?? DEFAULT_CONNECTION;
-    exports[name] = { ...e, sftp, destination: e.destination ?? connections[sftp].directory, file_prefix: e.file_prefix ?? name };
+    resolved[name] = { ...e, sftp, destination: e.destination ?? connections[sftp].directory, file_prefix: e.file_prefix ?? name };
   }
-  return { ...cfg, connections: { ...cfg.connections, sftp: connections }, exports };
+  return { ...cfg, connections: { ...cfg.connections, sftp: connections }, exports: resolved };
 }
 
 /** Validates a raw (JSON) config and returns the resolved `Config`. */

@@ -176,3 +176,10 @@ void describe('secrets by reference', () => {
     assert.equal(sftpConnection(cfg, 'partner_a').password, 'pa-secret-42');
   });
 });
+
+void describe('round trip', () => {
+  void test('a resolved config written back out loads again to the same config', () => {
+    const { config } = load(twoPartners(), partnerEnv);
+    assert.deepEqual(validateConfig(JSON.parse(JSON.stringify(config))), config);
+  });
+});

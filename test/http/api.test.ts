@@ -72,7 +72,9 @@ test('HTTP API: health, transfer, verify, start a run and read it, OpenAPI', asy
 
     const doc = await call('GET', '/openapi.json');
     assert.equal(doc.body.openapi, '3.0.3');
-    assert.deepEqual(Object.keys(doc.body.paths as object).sort(), ['/exports/{name}/runs', '/health', '/openapi.json', '/runs/{workflowId}', '/transfer', '/verify']);
+    // the export family's routes (the other families add theirs beside them)
+    const paths = Object.keys(doc.body.paths as object);
+    for (const p of ['/exports/{name}/runs', '/health', '/openapi.json', '/runs/{workflowId}', '/transfer', '/verify']) assert.ok(paths.includes(p), p);
   });
 });
 
