@@ -70,7 +70,7 @@ async function waitWithProgress(handle: WorkflowHandle<typeof ExportWorkflow>, t
 export function printResult(result: ExportResult, url: string): void {
   const t = result.transfer;
   const v = result.verify;
-  out(`✔ ${result.export_name} ${result.date}: ${t.files.length} file(s), ${formatBytes(t.total_bytes)} → ${t.destination} in ${t.total_time_seconds} s`);
+  out(`✔ ${result.export_name} ${result.date}: ${t.files_count ?? t.files.length} file(s), ${formatBytes(t.total_bytes)} → ${t.destination} in ${t.total_time_seconds} s`);
   for (const f of t.files) out(`    ${f}${t.files_skipped.includes(f) ? '  (already published, skipped)' : ''}`);
   out(`  BigQuery job ${result.bq_export.job_id} → ${result.bq_export.gcs_path}`);
   out(`  verify: in_sync=${v.in_sync}, missing ${v.missing_on_sftp.length}, extra ${v.extra_on_sftp.length}, size mismatches ${v.size_mismatches.length}${v.checked_checksums ? `, checksum mismatches ${v.checksum_mismatches.length}` : ''}`);
@@ -156,7 +156,7 @@ async function statusCommand(client: Client, config: Config, exportName: string,
     const p = status.progress as ExportProgress | undefined;
     if (p) out(`  step: ${p.step}`);
     const r = status.result as ExportResult | undefined;
-    if (r) out(`  ${r.transfer.files.length} file(s), ${r.transfer.total_mb} MB → ${r.transfer.destination}; in_sync=${r.verify.in_sync}`);
+    if (r) out(`  ${r.transfer.files_count ?? r.transfer.files.length} file(s), ${r.transfer.total_mb} MB → ${r.transfer.destination}; in_sync=${r.verify.in_sync}`);
     out(`  Web UI: ${status.url}`);
   }
   return desc.status.name === 'FAILED' ? 1 : 0;

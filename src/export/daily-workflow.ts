@@ -69,7 +69,7 @@ export async function DailyExportsWorkflow(input: DailyExportsInput = {}): Promi
       const workflowId = exportWorkflowId(exportName, date);
       try {
         const r = await executeChild(ExportWorkflow, { workflowId, args: [{ exportName, date, notifyOnFailure: false }] });
-        outcomes.push({ export_name: exportName, workflow_id: workflowId, status: 'succeeded', files: r.transfer.files.length, total_mb: r.transfer.total_mb });
+        outcomes.push({ export_name: exportName, workflow_id: workflowId, status: 'succeeded', files: r.transfer.files_count ?? r.transfer.files.length, total_mb: r.transfer.total_mb });
       } catch (err) {
         // this run was cancelled (by hand, or a schedule's cancel_other): end cancelled, do not
         // record the remaining children as failed; a child cancelled on its own is a failed outcome

@@ -8,8 +8,9 @@ import { listSourceObjects, type SourceObject } from '../activities/gcs-listing'
 import { permanentFailure, toApplicationFailure, withFailureMapping } from '../activities/failures';
 import { runLimited } from '../activities/run-limited';
 import { sftpEndpointFor } from '../activities/sftp-endpoint';
-import { writeCompletionMarkers } from './completion-markers';
+import { markerNames, writeCompletionMarkers } from './completion-markers';
 import { watchForStall } from '../activities/stall-watchdog';
+import { sampleOf, FILE_SAMPLE } from './history-limits';
 import { loadPgpRecord, pgpDeliveryFor, type PgpFileRecord, type PgpSummary } from '../pgp/delivery';
 
 export interface TransferInput {
@@ -30,6 +31,13 @@ export interface TransferSummary {
   destination: string;
   /** the SFTP connection's name (never its credentials) */
   connection?: string;
+  /** every file of the run; `files` and `files_skipped` hold at most FILE_SAMPLE names (history size) */
+  files_count: number;
+  files_skipped_count: number;
+  /** true when `files`, `files_skipped` or `checksums` hold only a sample */
+  truncated: boolean;
+  /** where the full list lives: the manifest on SFTP when written, else every object under gcs_path */
+  full_list: string;
   total_time_seconds: number;
   gcs_path: string;
   checksums?: Record<string, string>;
@@ -76,6 +84,20 @@ function alreadyPublished(o: SourceObject, remote: RemoteEntry | undefined, prev
 
 export function createTransferFiles(deps: { config: Config; storage: Storage; sftpPool: SftpPool }) {
   return async function transferFiles(input: TransferInput): Promise<TransferSummary> {
+    // Liveness from the first moment: listing 100,000 objects (GCS, then SFTP) and removing stale
+    // files take longer than the 20 s heartbeat timeout. Until this attempt has progress of its own,
+    // the earlier attempt's details are sent again, so a retry can still skip what was done.
+    const liveness: { details?: TransferProgress } = { details: activityInfo().heartbeatDetails as TransferProgress | undefined };
+    heartbeat(liveness.details);
+    const ticker = setInterval(() => heartbeat(liveness.details), deps.config.transfer.heartbeat_every_ms);
+    try {
+      return await transferRun(input, liveness);
+    } finally {
+      clearInterval(ticker);
+    }
+  };
+
+  async function transferRun(input: TransferInput, liveness: { details?: TransferProgress }): Promise<TransferSummary> {
     const started = Date.now();
     const exp = getExport(deps.config, input.exportName);
     const date = parseRunDate(input.date);
@@ -139,7 +161,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
     beat(true);
     // Liveness even while no byte moves (a slow first byte), so the heartbeat timeout can stay short
     // and a killed worker's attempt is retried within seconds.
-    const ticker = setInterval(() => heartbeat(progress), transfer.heartbeat_every_ms);
+    liveness.details = progress;
 
     const checksums: Record<string, string> = {};
     const todo = objects.filter((o) => progress.done[o.relativeName] === undefined);
@@ -204,7 +226,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
         }),
       );
     } finally {
-      clearInterval(ticker);
+      liveness.details = progress;
     }
 
     if (pgp) await withFailureMapping('Cloud Storage', () => pgp.save(deps.storage, bucket, input.gcsPath, objects));
@@ -217,20 +239,27 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
     }
 
     const files = objects.map((o) => o.relativeName);
+    const checksumNames = Object.keys(checksums);
+    const markers = markerNames(stem);
     return {
       status: 'success',
       export_name: input.exportName,
       connection: exp.sftp,
       files_transferred: files.length - skipped.length,
-      files,
-      files_skipped: skipped,
+      // at 100,000 files the names alone are megabytes in one history event: counts and a sample
+      files: sampleOf(files),
+      files_count: files.length,
+      files_skipped: sampleOf(skipped),
+      files_skipped_count: skipped.length,
+      truncated: files.length > FILE_SAMPLE || skipped.length > FILE_SAMPLE,
+      full_list: exp.manifest ? `sftp:${destination.replace(/\/$/, '')}/${markers.manifest}` : input.gcsPath,
       total_mb: Math.round((progress.bytes_total / MIB) * 100) / 100,
       total_bytes: progress.bytes_total,
       destination: destination.endsWith('/') ? destination : `${destination}/`,
       total_time_seconds: Math.round((Date.now() - started) / 100) / 10,
       gcs_path: input.gcsPath,
-      ...(exp.checksums ? { checksums } : {}),
+      ...(exp.checksums ? { checksums: Object.fromEntries(sampleOf(checksumNames).map((n) => [n, checksums[n]])) } : {}),
       ...(pgp ? { pgp: pgp.summary(objects) } : {}),
     };
-  };
+  }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { heartbeat } from '@temporalio/activity';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { getExport, parseRunDate } from '../config';
@@ -9,6 +10,8 @@ import { markerNames } from './completion-markers';
 import { listSourceObjects } from '../activities/gcs-listing';
 import { withFailureMapping } from '../activities/failures';
 import { sftpEndpointFor } from '../activities/sftp-endpoint';
+import { FILE_SAMPLE, sampleOf } from './history-limits';
+import { compactDate } from './naming';
 import { loadPgpRecord, pgpConfigOf, verifyPgpDelivery } from '../pgp/delivery';
 
 export interface VerifyInput {
@@ -31,10 +34,47 @@ export interface VerifyResult {
   checksum_mismatches: { name: string; gcs_md5: string; sftp_md5: string }[];
   checked_checksums: boolean;
   destination: string;
+  /** exact counts; the lists above hold at most FILE_SAMPLE entries each (history size) */
+  counts: { gcs_files: number; sftp_files: number; missing_on_sftp: number; extra_on_sftp: number; size_mismatches: number; checksum_mismatches: number };
+  truncated: boolean;
+  /** when truncated: the gs:// URI of the full report (every list in full) */
+  full_report?: string;
 }
+
+type FullVerifyResult = Omit<VerifyResult, 'counts' | 'truncated' | 'full_report'>;
+
+const LISTS = ['gcs_files', 'sftp_files', 'missing_on_sftp', 'extra_on_sftp', 'size_mismatches', 'checksum_mismatches'] as const;
 
 export function createVerifySync(deps: { config: Config; storage: Storage; sftpPool: SftpPool }) {
   return async function verifySync(input: VerifyInput): Promise<VerifyResult> {
+    // Liveness through every long step (listings, hashing a 20 GiB file), so the heartbeat timeout
+    // holds and a cancellation reaches this attempt.
+    heartbeat();
+    const ticker = setInterval(() => heartbeat(), deps.config.transfer.heartbeat_every_ms);
+    try {
+      return await limitForHistory(input, await verifyRun(input));
+    } finally {
+      clearInterval(ticker);
+    }
+  };
+
+  /** Counts and a sample in the result; the full lists in a GCS object when they do not fit. */
+  async function limitForHistory(input: VerifyInput, full: FullVerifyResult): Promise<VerifyResult> {
+    const counts = Object.fromEntries(LISTS.map((k) => [k, full[k].length])) as VerifyResult['counts'];
+    const truncated = LISTS.some((k) => full[k].length > FILE_SAMPLE);
+    const limited: VerifyResult = { ...full, counts, truncated };
+    for (const k of LISTS) (limited as unknown as Record<string, unknown[]>)[k] = sampleOf(full[k] as unknown[]);
+    if (truncated) {
+      const name = `_bq-sftp/verify/${input.exportName}/${compactDate(input.date)}.json`;
+      const bucket = deps.config.gcs.bucket;
+      await withFailureMapping('Cloud Storage', () => deps.storage.bucket(bucket).file(name).save(JSON.stringify(full), { resumable: false, contentType: 'application/json' }));
+      limited.full_report = `gs://${bucket}/${name}`;
+    }
+    return limited;
+  }
+
+  async function verifyRun(input: VerifyInput): Promise<FullVerifyResult> {
+    const signal = Context.current().cancellationSignal;
     const exp = getExport(deps.config, input.exportName);
     const date = parseRunDate(input.date);
     const destination = exp.destination;
@@ -76,7 +116,14 @@ export function createVerifySync(deps: { config: Config; storage: Storage; sftpP
             // only files whose size matches: a size mismatch is already reported
             if (remote.get(o.relativeName)?.size !== o.size || !o.md5) continue;
             const hash = createHash('md5');
-            for await (const chunk of s.createReadStream(`${destination}/${o.relativeName}`)) hash.update(chunk as Buffer);
+            // a cancellation destroys the read mid-file instead of waiting for the whole file
+            const read = addAbortSignal(signal, s.createReadStream(`${destination}/${o.relativeName}`) as Readable);
+            try {
+              for await (const chunk of read) hash.update(chunk as Buffer);
+            } catch (err) {
+              if (signal.aborted) throw new CancelledFailure(`cancelled while hashing ${o.relativeName}`);
+              throw err;
+            }
             const sftpMd5 = hash.digest('hex');
             const gcsMd5 = Buffer.from(o.md5, 'base64').toString('hex');
             if (sftpMd5 !== gcsMd5) checksumMismatches.push({ name: o.relativeName, gcs_md5: gcsMd5, sftp_md5: sftpMd5 });
@@ -98,5 +145,5 @@ export function createVerifySync(deps: { config: Config; storage: Storage; sftpP
         };
       }),
     );
-  };
+  }
 }

@@ -89,16 +89,18 @@ export async function ExportWorkflow(input: ExportInput): Promise<ExportResult> 
     step = progress.step = 'transfer';
     setCurrentDetails(`Exporting **${exportName}** for ${date}: transferring ${bq.gcs_path} to SFTP`);
     const transfer = await heartbeatingTransfer.transferFiles({ exportName, date, gcsPath: bq.gcs_path });
-    Object.assign(progress, { files_total: transfer.files.length, files_transferred: transfer.files_transferred, total_mb: transfer.total_mb });
+    Object.assign(progress, { files_total: (transfer.files_count ?? transfer.files.length), files_transferred: transfer.files_transferred, total_mb: transfer.total_mb });
 
     step = progress.step = 'verify';
-    setCurrentDetails(`Exporting **${exportName}** for ${date}: verifying ${transfer.files.length} files on SFTP`);
+    setCurrentDetails(`Exporting **${exportName}** for ${date}: verifying ${(transfer.files_count ?? transfer.files.length)} files on SFTP`);
     const verify = await verification.verifySync({ exportName, date, gcsPath: bq.gcs_path });
     progress.in_sync = verify.in_sync;
     if (!verify.in_sync) {
       throw ApplicationFailure.nonRetryable(
         `SFTP ${verify.destination} is not in sync with ${bq.gcs_path}: missing ${JSON.stringify(verify.missing_on_sftp)}, ` +
-          `extra ${JSON.stringify(verify.extra_on_sftp)}, size mismatches ${verify.size_mismatches.length}, checksum mismatches ${verify.checksum_mismatches.length}`,
+          `extra ${JSON.stringify(verify.extra_on_sftp)}, size mismatches ${verify.counts?.size_mismatches ?? verify.size_mismatches.length}, ` +
+          `checksum mismatches ${verify.counts?.checksum_mismatches ?? verify.checksum_mismatches.length}` +
+          (verify.truncated ? ` (lists cut to their first entries; full report ${verify.full_report})` : ''),
         'NotInSync',
         verify,
       );
@@ -107,7 +109,7 @@ export async function ExportWorkflow(input: ExportInput): Promise<ExportResult> 
     progress.step = 'done';
     setStatus('succeeded');
     setCurrentDetails(
-      `**${exportName}** ${date}: ${transfer.files.length} files, ${transfer.total_mb} MB → ${transfer.connection ? `${transfer.connection}:` : ''}${transfer.destination}, verified in sync`,
+      `**${exportName}** ${date}: ${(transfer.files_count ?? transfer.files.length)} files, ${transfer.total_mb} MB → ${transfer.connection ? `${transfer.connection}:` : ''}${transfer.destination}, verified in sync`,
     );
     return { export_name: exportName, date, workflow_id: workflowInfo().workflowId, bq_export: bq, transfer, verify };
   } catch (err) {
