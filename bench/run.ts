@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --size-mib 1024 --rounds 3 --only P1,P2,P2W,P3,P4 --rtt-ms 20 --lean --split --json]
+ * npm run bench [-- --size-mib 1024 --rounds 3 --only P0,P1,P2,P2W,P3,P4 --rtt-ms 20 --lean --split --json]
  * Measures our transfer against OpenSSH's own sftp in the same run, on the local stack.
  */
 import crypto from 'node:crypto';
@@ -16,8 +16,11 @@ import { clientFor } from '../src/cli/config-option';
 import { startExport } from '../src/starter';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
-import { sftpBatch } from './reference';
+import { sftpBatch, stackTag } from './reference';
 import { p6 } from './inbox';
+import { p9 } from './pgp';
+import { p8 } from './etl';
+import { cliStart } from './cli-start';
 import { fmt, range, stat, type Stat } from './stats';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -29,7 +32,7 @@ const opt = (name: string, dflt: number) => {
 const JSON_OUT = args.includes('--json');
 const ONLY = (() => {
   const i = args.indexOf('--only');
-  return i >= 0 ? args[i + 1].split(',') : ['P1', 'P2', 'P2W', 'P3', 'P4'];
+  return i >= 0 ? args[i + 1].split(',') : ['P0', 'P1', 'P2', 'P2W', 'P3', 'P4'];
 })();
 const SIZE_MIB = opt('size-mib', 1024);
 const ROUNDS = opt('rounds', 3);
@@ -77,7 +80,7 @@ function benchConfig(sftpPort = info.sftp.port, file = 'config.json'): string {
       },
     },
   };
-  const p = path.join(benchDir, file);
+  const p = path.join(benchDir, `${stackTag(info)}-${file}`); // apart per stack: helpers bench their own stacks in this checkout
   fs.writeFileSync(p, JSON.stringify(cfg, null, 2), { mode: 0o600 });
   return p;
 }
@@ -352,12 +355,15 @@ async function main(): Promise<void> {
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, loopback`;
   log(`bq-sftp bench on ${machine}\n`);
   const results: Record<string, unknown> = { machine, date: new Date().toISOString() };
+  if (ONLY.includes('P0')) results.P0 = cliStart({ root: repoRoot, rounds: ROUNDS, log });
   if (ONLY.includes('P1')) results.P1 = await p1(configPath);
   if (ONLY.includes('P2')) results.P2 = await p2(configPath);
   if (ONLY.includes('P2W')) results.P2W = await p2Wan();
   if (ONLY.includes('P3')) results.P3 = await p3(configPath);
   if (ONLY.includes('P4')) results.P4 = await p4(configPath);
   if (ONLY.includes('P6')) results.P6 = await p6({ info, benchDir, rounds: ROUNDS, log });
+  if (ONLY.includes('P9')) results.P9 = await p9({ info, benchDir, rounds: ROUNDS, sizeMib: SIZE_MIB, log });
+  if (ONLY.includes('P8')) results.P8 = await p8({ info, benchDir, rounds: ROUNDS, log, records: opt('etl-records', 100_000) });
   clearJailDir('/upload/bench');
   if (JSON_OUT) {
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
@@ -365,6 +371,7 @@ async function main(): Promise<void> {
   }
   log('\nSummary (median, min–max):');
   const r = results as Record<string, Record<string, Stat & number>>;
+  if (r.P0) log(`  P0 CLI start (--help): compiled ${range(r.P0.compiled_s)} s, ${range(r.P0.compiled_rss_mb, 0)} MB vs tsx ${range(r.P0.tsx_s)} s, ${range(r.P0.tsx_rss_mb, 0)} MB → ${fmt(r.P0.ratio)}× (target ≤ 0.5×)`);
   if (r.P1) log(`  P1 ${SIZE_MIB} MiB: ours ${range(r.P1.ours_s)} s vs OpenSSH ${range(r.P1.openssh_s)} s → ${fmt(r.P1.ratio)}× OpenSSH, worker peak RSS ${range(r.P1.peak_rss_mb, 0)} MB, of which ${range(r.P1.baseline_rss_mb, 0)} MB before the transfer started (target ≥ 0.9×, < 150 MB)`);
   for (const key of ['P2', 'P2W'] as const) {
     const x = r[key] as unknown as Awaited<ReturnType<typeof smallFiles>> | undefined;
@@ -375,6 +382,8 @@ async function main(): Promise<void> {
   if (r.P3) log(`  P3 ExportWorkflow overhead: ${range(r.P3.overhead_s)} s = ${range(r.P3.overhead_pct_of_transfer, 1)} % of a ${range(r.P3.transfer_s)} s transfer (target ≤ 15 %)`);
   if (r.P4) log(`  P4 verifySync ${VERIFY_FILES} files: ${range(r.P4.seconds)} s (target ≤ 5 s)`);
   if (r.P6) log(`  P6 inbox, 1,000 files claimed + submitted in signed batches: ours ${range(r.P6.ours_s)} s vs sftp -b renames ${range(r.P6.openssh_s)} s → ${range(r.P6.ratio)}× (target ≤ 2×)`);
+  if (r.P8) log(`  P8 ETL ${r.P8.records} users: ours ${range(r.P8.ours_records_per_s, 0)} records/s vs reading the API only ${range(r.P8.floor_records_per_s, 0)} → ${range(r.P8.ratio)}× (target ≥ 0.5×), worker peak RSS ${range(r.P8.peak_rss_mb, 0)} MB (target < 200 MB)`);
+  if (r.P9) log(`  P9 ${r.P9.size_mib} MiB encrypted + signed: ours ${range(r.P9.ours_s)} s vs gpg ${range(r.P9.gpg_s)} s + sftp put ${range(r.P9.sftp_put_s)} s = ${range(r.P9.reference_s)} s → ${range(r.P9.ratio)}× (target ≥ 1×); worker peak RSS ${range(r.P9.peak_rss_encrypted_mb, 0)} MB encrypted vs ${range(r.P9.peak_rss_plain_mb, 0)} MB plain (target within 50 MB); gpg decrypts ours: ${r.P9.decrypts_with_gpg}`);
 }
 
 main().then(() => process.exit(0), (err: unknown) => {

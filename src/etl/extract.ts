@@ -177,35 +177,53 @@ export function createEtlExtract(deps: { config: Config; storage: Storage; fetch
 
     try {
       heartbeat(progress);
-      for (;;) {
-        const skip = pending.next_skip;
-        const fetched = progress.records + bufferRecords;
-        if (src.max_records !== undefined && fetched >= src.max_records) break;
-        const limit = src.max_records !== undefined ? Math.min(src.page_size, src.max_records - fetched) : src.page_size;
+      // One page ahead: the next request is sent as soon as a page arrives (it is known to be
+      // needed then), and the page in hand is serialised while it travels.
+      const limitAt = (fetched: number) => (src.max_records !== undefined ? Math.min(src.page_size, src.max_records - fetched) : src.page_size);
+      const fetchPage = async (skip: number, limit: number, ahead: AbortSignal): Promise<Page> => {
         const page = Math.floor(skip / src.page_size) + 1;
-        let got: Page | undefined;
-        for (let attempt = 1; !got; attempt++) {
+        for (let attempt = 1; ; attempt++) {
           try {
-            got = await fetchOnce(doFetch, src, skip, limit, page, signal);
+            return await fetchOnce(doFetch, src, skip, limit, page, AbortSignal.any([signal, ahead]));
           } catch (err) {
-            if (!(err instanceof SourceError) || !err.retryable || attempt >= src.attempts) throw err;
+            if (ahead.aborted || !(err instanceof SourceError) || !err.retryable || attempt >= src.attempts) throw err;
             const wait = err.retryAfterMs ?? src.backoff_ms * 2 ** (attempt - 1);
             log.warn('source request failed; trying again', { pipeline: input.pipeline, page, attempt, wait_ms: wait, error: redact(err.message) });
-            await sleep(Math.min(wait, 60_000), signal);
+            await sleep(Math.min(wait, 60_000), AbortSignal.any([signal, ahead]));
           }
         }
-        for (const rec of got.records) {
-          const line = `${JSON.stringify(rec)}\n`;
-          buffer.push(line);
-          bufferBytes += line.length;
+      };
+      type Request = { skip: number; limit: number; result: Promise<Page>; abort: AbortController };
+      const request = (skip: number, limit: number): Request => {
+        const abort = new AbortController();
+        const result = fetchPage(skip, limit, abort.signal);
+        result.catch(() => undefined); // awaited (or abandoned) below
+        return { skip, limit, result, abort };
+      };
+      let next: Request | undefined =
+        src.max_records !== undefined && progress.records >= src.max_records ? undefined : request(pending.next_skip, limitAt(progress.records));
+      try {
+        while (next) {
+          const { skip, limit } = next;
+          const got = await next.result;
+          next = undefined;
+          const nextSkip = skip + got.records.length;
+          const fetched = progress.records + bufferRecords + got.records.length;
+          const end =
+            got.records.length === 0 ||
+            (src.max_records !== undefined && fetched >= src.max_records) ||
+            (got.total !== undefined ? nextSkip >= got.total : got.records.length < limit);
+          if (!end) next = request(nextSkip, limitAt(fetched));
+          let chunk = '';
+          for (const rec of got.records) chunk += `${JSON.stringify(rec)}\n`;
+          buffer.push(chunk);
+          bufferBytes += chunk.length;
+          bufferRecords += got.records.length;
+          pending = { next_skip: nextSkip, pages: pending.pages + 1 };
+          if (bufferRecords >= PART_RECORDS || bufferBytes >= PART_BYTES) await flush();
         }
-        bufferRecords += got.records.length;
-        pending = { next_skip: skip + got.records.length, pages: pending.pages + 1 };
-        const end =
-          got.records.length === 0 ||
-          (got.total !== undefined ? pending.next_skip >= got.total : got.records.length < limit);
-        if (bufferRecords >= PART_RECORDS || bufferBytes >= PART_BYTES) await flush();
-        if (end) break;
+      } finally {
+        next?.abort.abort();
       }
       await flush();
     } catch (err) {

@@ -108,8 +108,12 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
   cur[parts[parts.length - 1]] = value;
 }
 
-/** Adds the lookups' columns to a valid record; a missing key is a rejection when so configured. */
+/**
+ * Adds the lookups' columns to a valid record (in place); a missing key is a rejection when so
+ * configured, and then the record is left as it was.
+ */
 export function enrich(rec: Record<string, unknown>, lookups: LoadedLookup[]): { ok: true } | { ok: false; rule: string; reason: string } {
+  const additions: [string, unknown][] = [];
   for (const l of lookups) {
     const raw = getPath(rec, l.config.key_field);
     const key = raw === undefined || raw === null ? '' : String(raw).trim();
@@ -118,7 +122,8 @@ export function enrich(rec: Record<string, unknown>, lookups: LoadedLookup[]): {
       const base = l.file.split('/').pop();
       return { ok: false, rule: `${l.config.key_field}:lookup`, reason: `${l.config.key_field}: lookup — ${JSON.stringify(raw)} is not in ${base} (column "${l.config.key_column}")` };
     }
-    for (const out of Object.keys(l.config.columns)) setPath(rec, out, hit ? hit[out] : null);
+    for (const out of Object.keys(l.config.columns)) additions.push([out, hit ? hit[out] : null]);
   }
+  for (const [path, value] of additions) setPath(rec, path, value);
   return { ok: true };
 }

@@ -41,6 +41,22 @@ async function write(stream: Writable, chunk: string): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
 }
 
+/** Lines gathered into ~256 KiB writes (one write per line costs more than the validation). */
+class LineBatcher {
+  private buf = '';
+  constructor(private readonly stream: Writable) {}
+  async add(line: string): Promise<void> {
+    this.buf += line;
+    if (this.buf.length >= 262_144) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (!this.buf) return;
+    const b = this.buf;
+    this.buf = '';
+    await write(this.stream, b);
+  }
+}
+
 async function finish(stream: Writable): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     stream.once('error', reject);
@@ -69,14 +85,15 @@ export function processRecord(
   const id = recordId(rec);
   const v = validateRecord(ctx.schema, rec);
   if (!v.ok) return { ok: false, dead: { line, id, rule: v.rule, error_reason: v.reason, record: rec } };
-  const value = structuredClone(v.value);
-  const e = enrich(value, ctx.lookups);
-  if (!e.ok) return { ok: false, dead: { line, id, rule: e.rule, error_reason: e.reason, record: rec } };
   const key = id ?? `line:${line}`;
   const first = ctx.seen?.get(key);
   if (first !== undefined) {
     return { ok: false, dead: { line, id, rule: 'id:duplicate', error_reason: `id: duplicate — id ${key} was already processed from line ${first}`, record: rec } };
   }
+  // `rec` is this line's own parse: enriched in place (enrich leaves it as it was when it fails)
+  const value = v.value;
+  const e = enrich(value, ctx.lookups);
+  if (!e.ok) return { ok: false, dead: { line, id, rule: e.rule, error_reason: e.reason, record: rec } };
   ctx.seen?.set(key, line);
   return { ok: true, value, id: key };
 }
@@ -97,6 +114,8 @@ export function createEtlTransform(deps: { config: Config; storage: Storage }) {
     let outError: Error | undefined;
     processedOut.on('error', (e) => (outError ??= e));
     dlqOut.on('error', (e) => (outError ??= e));
+    const processedLines = new LineBatcher(processedOut);
+    const dlqLines = new LineBatcher(dlqOut);
     try {
       const ctx = { schema, lookups, seen: new Map<string, number>() };
       for await (const text of gcsLines(deps.storage, deps.config.gcs.bucket, objects.raw)) {
@@ -112,13 +131,15 @@ export function createEtlTransform(deps: { config: Config; storage: Storage }) {
         }
         if (r.ok) {
           result.processed++;
-          await write(processedOut, `${JSON.stringify(r.value)}\n`);
+          await processedLines.add(`${JSON.stringify(r.value)}\n`);
         } else {
           result.dead_lettered++;
           result.reasons[r.dead.rule] = (result.reasons[r.dead.rule] ?? 0) + 1;
-          await write(dlqOut, `${JSON.stringify(r.dead)}\n`);
+          await dlqLines.add(`${JSON.stringify(r.dead)}\n`);
         }
       }
+      await processedLines.flush();
+      await dlqLines.flush();
       await Promise.all([finish(processedOut), finish(dlqOut)]);
       if (outError) throw outError;
     } catch (err) {
