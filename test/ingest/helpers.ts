@@ -39,31 +39,35 @@ export interface TenantOpts {
   maxBadShare?: number;
   ingest?: Record<string, unknown>;
   extra?: Record<string, unknown>;
+  /** share this config's task queue (so one worker serves both) */
+  like?: Config;
 }
 
-/** The stack's demo config with one test tenant reading the demo GA4 dataset and its own SFTP folder. */
-export function ingestConfig(tenant: string, opts: TenantOpts = {}): Config & { folder: string } {
-  const folder = opts.folder ?? `/upload/${uniqueId('ingest')}`;
+function tenantBlock(folder: string, opts: TenantOpts) {
   const file = (pattern: string) => ({ folder, pattern, ...(opts.maxBadShare !== undefined ? { max_bad_share: opts.maxBadShare } : {}) });
+  return {
+    bigquery: { project_id: info.bigquery.projectId, dataset: opts.dataset ?? INGEST_DEMO_DATASET, ...(opts.tables ? { tables: opts.tables } : {}) },
+    users_file: file('users_*.csv'),
+    locations_file: file('locations_*.csv'),
+    ...(opts.eventTypes ? { event_types: opts.eventTypes } : {}),
+  };
+}
+
+/**
+ * The stack's demo config with one test tenant reading the demo GA4 dataset and its own SFTP
+ * folder (plus `others`: more tenants in the same config, each with its own options).
+ */
+export function ingestConfig(tenant: string, opts: TenantOpts & { others?: Record<string, TenantOpts> } = {}): Config & { folder: string } {
+  const folder = opts.folder ?? `/upload/${uniqueId('ingest')}`;
+  const others = Object.fromEntries(Object.entries(opts.others ?? {}).map(([t, o]) => [t, tenantBlock(o.folder ?? folder, o)]));
   const config = testConfig({
-    ingest: {
-      ...(opts.ingest ?? {}),
-      tenants: {
-        [tenant]: {
-          bigquery: { project_id: info.bigquery.projectId, dataset: opts.dataset ?? INGEST_DEMO_DATASET, ...(opts.tables ? { tables: opts.tables } : {}) },
-          users_file: file('users_*.csv'),
-          locations_file: file('locations_*.csv'),
-          ...(opts.eventTypes ? { event_types: opts.eventTypes } : {}),
-        },
-        ...((opts.ingest?.tenants as object) ?? {}),
-      },
-    },
+    ingest: { ...(opts.ingest ?? {}), tenants: { [tenant]: tenantBlock(folder, opts), ...others } },
     ...(opts.extra ?? {}),
   });
+  if (opts.like) config.temporal.task_queue = opts.like.temporal.task_queue;
   return Object.assign(config, { folder });
 }
 
-/** The ingest tables exist and the emulator holds the demo month (created on first use, ~30 s). */
 export async function migrated(config: Config): Promise<void> {
   await migrateIngest(config);
   await ensureIngestDemoData(info);

@@ -31,15 +31,15 @@ async function failedJob(client: Client, config: Config, tenant: string, body: R
 
 test('missing SFTP file: failed, naming the folder and the pattern', async () => {
   const tenant = tenantId('nofile');
-  const config = ingestConfig(tenant);
+  const second = tenantId('nofolder');
+  const config = ingestConfig(tenant, { others: { [second]: { folder: '/upload/no-such-folder-here' } } });
   writeSftpFile(`${config.folder}/users_old.txt`, 'not a match');
   await withWorker(config, async (client) => {
     const job = await failedJob(client, config, tenant, { start_date: '2025-01-01', end_date: '2025-01-01', data_types: ['users'] });
     assert.equal(job.error_type, 'IngestFileNotFound');
     assert.match(job.error_message!, /^users: no file matching "users_\*\.csv" in folder \/upload\/ingest-[0-9a-f]+ on SFTP connection "default"/);
     // a folder that does not exist at all
-    const other = ingestConfig(tenant, { folder: '/upload/no-such-folder-here' });
-    const job2 = await failedJob(client, other, tenant, { start_date: '2025-01-01', end_date: '2025-01-01', data_types: ['locations'] });
+    const job2 = await failedJob(client, config, second, { start_date: '2025-01-01', end_date: '2025-01-01', data_types: ['locations'] });
     assert.match(job2.error_message!, /locations: no file matching "locations_\*\.csv" in folder \/upload\/no-such-folder-here .*the folder does not exist/);
   });
 });
@@ -70,7 +70,8 @@ test('5 % bad rows: the rest loads, the bad ones are counted with line numbers; 
   const tenant = tenantId('badrows');
   const rows: [string, string, string][] = [];
   for (let i = 1; i <= 100; i++) rows.push([`u${i}`, i % 20 === 0 ? 'not-an-email' : `u${i}@example.com`, `Co ${i}`]);
-  const config = ingestConfig(tenant);
+  const other = tenantId('strict');
+  const config = ingestConfig(tenant, { maxBadShare: 0.3, others: { [other]: { maxBadShare: 0.02 } } });
   writeSftpFile(`${config.folder}/users_20250131.csv`, usersCsv(rows));
   writeSftpFile(`${config.folder}/locations_20250131.csv`, LOCATIONS_CSV.trimEnd() + '\nL4,Store 4,Nowhere,XX,123.0,1.0\n');
   await withWorker(config, async (client) => {
@@ -88,13 +89,10 @@ test('5 % bad rows: the rest loads, the bad ones are counted with line numbers; 
     assert.equal(n.rows[0].n, 95);
     assert.deepEqual((await getJob(pool(config), job.job_id))?.bad_rows, job.bad_rows, 'bad rows are in processing_jobs too');
 
-    const strict = ingestConfig(tenant, { folder: config.folder, maxBadShare: 0.02 });
-    const other = tenantId('strict');
-    const strictOther = ingestConfig(other, { folder: config.folder, maxBadShare: 0.02 });
-    const failed = await failedJob(client, strictOther, other, { start_date: '2025-01-01', end_date: '2025-01-01', data_types: ['users'] });
+        const failed = await failedJob(client, config, other, { start_date: '2025-01-01', end_date: '2025-01-01', data_types: ['users'] });
     assert.equal(failed.error_type, 'IngestTooManyBadRows');
     assert.match(failed.error_message!, /5 of 100 rows have a bad value \(5\.0 % > ingest\.tenants\.[a-z0-9_]+\.users_file\.max_bad_share 2 %\); nothing was loaded\. First bad lines: line 21: email/);
-    const none = await pool(strict).query(`SELECT count(*)::int AS n FROM users WHERE tenant_id = $1`, [other]);
+    const none = await pool(config).query(`SELECT count(*)::int AS n FROM users WHERE tenant_id = $1`, [other]);
     assert.equal(none.rows[0].n, 0);
   });
 });
