@@ -32,6 +32,7 @@ after(() => {
     left_in_progress_unsubmitted: results.reduce((n, r) => n + r.leftUnsubmitted, 0),
     moments: results.map((r) => r.moment),
     claimed_at_kill: results.map((r) => r.claimedAtKill),
+    requests_at_kill: results.map((r) => r.submittedAtKill),
     stranded_recovered: results.map((r) => r.stranded),
   });
 });
@@ -59,6 +60,7 @@ for (let trial = 1; trial <= TRIALS; trial++) {
     raw.inboxes[name].api.secret = { env: 'INBOX_TEST_SECRET' };
     const { password, ...sftp } = raw.sftp;
     raw.sftp = sftp;
+    if (raw.connections?.sftp) delete raw.connections.sftp.default; // the resolved copy of the top-level block
     fs.writeFileSync(configPath, JSON.stringify(raw));
     const env = { SFTP_PASSWORD: password, INBOX_TEST_SECRET: SECRET, BQSFTP_LOG_LEVEL: 'WARN' };
     const logPath = path.join(tmp, `${name}.log`);
