@@ -283,7 +283,8 @@ export const slackSchema = z
 export const transferSchema = z
   .strictObject({
     concurrency: int(1, 64).default(4),
-    chunk_size: int(1024, 262_144).default(32_768),
+    /** bytes per SFTP WRITE; unset: the largest the server takes in whole SSH packets (src/sftp/session.ts writeSizes) */
+    chunk_size: int(1024, 262_144).optional(),
     requests_in_flight: int(1, 1024).default(64),
     heartbeat_every_ms: int(100, 10_000).default(5000), // the transfer's heartbeat timeout is 20 s
     /** a file whose bytes stop moving for this long is aborted and retried (a download can stall silently) */

@@ -10,6 +10,8 @@ import { runLimited } from '../activities/run-limited';
 import { sftpEndpointFor } from '../activities/sftp-endpoint';
 import { markerNames, writeCompletionMarkers } from './completion-markers';
 import { watchForStall } from '../activities/stall-watchdog';
+import { objectReaderFor } from '../gcs/ranged-reader';
+import { transferRangedObject, useRanged } from './ranged-object';
 import { sampleOf, FILE_SAMPLE } from './history-limits';
 import { loadPgpRecord, pgpDeliveryFor, type PgpFileRecord, type PgpSummary } from '../pgp/delivery';
 
@@ -165,14 +167,19 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
 
     const checksums: Record<string, string> = {};
     const todo = objects.filter((o) => progress.done[o.relativeName] === undefined);
+    const read = objectReaderFor(deps.storage);
     try {
       await withFailureMapping('SFTP', () =>
         runLimited(todo, transfer.concurrency, async (o) => {
           let inFile = 0;
-          await deps.sftpPool.withSession(endpoint, async (s) => {
+          const onRangedProgress = (bytes: number) => ((progress.bytes_done += bytes - inFile), (inFile = bytes), beat());
+          // a large object goes over several connections at once (ranged reads and writes), issue 20
+          if (useRanged(o, { encrypted: Boolean(pgp), checksums: Boolean(exp.checksums) })) {
+            await transferRangedObject({ pool: deps.sftpPool, endpoint, read, bucket, object: o, destination, config: deps.config, mode: sftp.publish_mode, tempSuffix, signal, onProgress: onRangedProgress });
+          } else await deps.sftpPool.withSession(endpoint, async (s) => {
             // The client's own validation hashes in JavaScript (5× slower than the transfer);
             // the size (always) and md5 (on request, natively) are checked before the rename.
-            const download = deps.storage.bucket(bucket).file(o.objectName).createReadStream({ validation: false });
+            const download = read(bucket, o.objectName);
             const gcsMd5 = o.md5 ? Buffer.from(o.md5, 'base64').toString('hex') : undefined;
             // What went wrong on the reading side must name Cloud Storage, not the SFTP server.
             let sourceFailure: Error | undefined;

@@ -6,7 +6,7 @@ import type { Client, SFTPWrapper, Stats } from 'ssh2';
 import { SftpError, isSftpError, toSftpError, type SftpErrorContext } from './errors';
 import type { HostKeyInfo } from './host-key';
 import { assertSafeName, joinRemote } from './paths';
-import { writeStreamToHandle } from './pipelined-writer';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, writeStreamToHandle } from './pipelined-writer';
 
 export type RemoteEntryType = 'file' | 'dir' | 'link' | 'other';
 
@@ -35,9 +35,9 @@ export interface PublishOptions {
   onProgress?: (bytes: number) => void;
   /** hashes of the bytes written, hex */
   hash?: HashAlgorithm[];
-  /** bytes per WRITE request (default 32 KiB) */
+  /** bytes per WRITE request (default: the largest the server takes, in whole SSH packets) */
   chunkSize?: number;
-  /** WRITE requests in flight (default 64) */
+  /** WRITE requests in flight (default 64; with the default chunk size at most ~2 MiB worth) */
   concurrency?: number;
   /**
    * runs after the last byte is written and before the rename; throwing here (e.g. a size or
@@ -325,6 +325,25 @@ export class SftpSession {
     return st.size;
   }
 
+  /**
+   * Bytes per WRITE and WRITEs in flight. A chunk size left unset is the largest WRITE the server
+   * takes (`limits@openssh.com`, 255 KiB on OpenSSH) that fills whole SSH packets: a 32 KiB WRITE
+   * plus its 29-byte header needs two packets, so 64 KiB moves in 4 packets where 7 × 32 KiB less
+   * the header moves in 7 (measured: a third less CPU per byte in this process). In flight are then
+   * about 2 MiB (OpenSSH's channel window), so memory stays what 64 × 32 KiB was.
+   */
+  private writeSizes(handle: Buffer, chunkSize?: number, concurrency?: number): { chunkSize: number; concurrency: number } {
+    if (chunkSize !== undefined) return { chunkSize, concurrency: concurrency ?? DEFAULT_CONCURRENCY };
+    const internals = this.sftp as unknown as { _maxWriteLen?: number; outgoing?: { packetSize?: number } };
+    const maxWrite = internals._maxWriteLen ?? DEFAULT_CHUNK_SIZE;
+    const packet = internals.outgoing?.packetSize ?? 32 * 1024;
+    const overhead = 4 + 1 + 4 + 4 + handle.length + 8 + 4;
+    const packets = Math.floor((maxWrite + overhead) / packet);
+    const chunk = packets >= 1 ? packets * packet - overhead : maxWrite;
+    const budget = Math.ceil((2 * 1024 * 1024) / chunk) + 1;
+    return { chunkSize: chunk, concurrency: Math.max(2, Math.min(concurrency ?? DEFAULT_CONCURRENCY, budget)) };
+  }
+
   private async closeHandle(handle: Buffer, p: string): Promise<void> {
     await this.call('close', p, (cb) => this.sftp.close(handle, cb));
   }
@@ -359,8 +378,7 @@ export class SftpSession {
       handle = await this.call<Buffer>('open for writing', target, (cb) => this.sftp.open(target, 'w', cb));
       opened = true;
       const bytes = await writeStreamToHandle(this.sftp, handle, source, {
-        chunkSize: opts.chunkSize,
-        concurrency: opts.concurrency,
+        ...this.writeSizes(handle, opts.chunkSize, opts.concurrency),
         signal: opts.signal,
         lostSignal: this.lostController.signal,
         onProgress: opts.onProgress,
@@ -387,6 +405,46 @@ export class SftpSession {
       if (opts.signal?.aborted) throw abortError(opts.signal);
       throw this.mapError(err, 'upload', target);
     }
+  }
+
+  /**
+   * Writes `source` into `p` from byte `offset` with the pipelined writer: one range of a file
+   * written over several connections at once (ranged-writer.ts). The file is opened without
+   * truncating (`create`: created or truncated first); no temp name, no rename, nothing removed on
+   * error: the caller owns the file. Resolves with the bytes written.
+   */
+  async writeAt(
+    p: string,
+    source: Readable,
+    opts: { offset: number; create?: boolean; signal?: AbortSignal; onProgress?: (bytes: number) => void; chunkSize?: number; concurrency?: number },
+  ): Promise<number> {
+    let handle: Buffer | undefined;
+    try {
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      handle = await this.call<Buffer>('open for writing', p, (cb) => this.sftp.open(p, opts.create ? 'w' : 'r+', cb));
+      const bytes = await writeStreamToHandle(this.sftp, handle, source, {
+        ...this.writeSizes(handle, opts.chunkSize, opts.concurrency),
+        startOffset: opts.offset,
+        signal: opts.signal,
+        lostSignal: this.lostController.signal,
+        onProgress: opts.onProgress,
+      });
+      const h = handle;
+      handle = undefined;
+      await this.closeHandle(h, p);
+      return bytes;
+    } catch (err) {
+      if (!source.destroyed) source.destroy();
+      if (handle && this.alive) await this.closeHandle(handle, p).catch(() => undefined);
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      throw this.mapError(err, 'upload', p);
+    }
+  }
+
+  /** Sets a file's access and modification time (whole seconds). */
+  async setMtime(p: string, mtime: Date): Promise<void> {
+    const t = Math.floor(mtime.getTime() / 1000);
+    await this.call('set modification time of', p, (cb) => this.sftp.utimes(p, t, t, cb));
   }
 
   /**

@@ -32,7 +32,7 @@ void describe('config schema: defaults and resolution', () => {
     assert.equal(cfg.sftp!.temp_suffix, '.partial');
     assert.equal(cfg.sftp!.publish_mode, 'rename');
     assert.deepEqual(cfg.slack, {});
-    assert.deepEqual(cfg.transfer, { concurrency: 4, chunk_size: 32768, requests_in_flight: 64, heartbeat_every_ms: 5000, stall_timeout_ms: 30_000 });
+    assert.deepEqual(cfg.transfer, { concurrency: 4, requests_in_flight: 64, heartbeat_every_ms: 5000, stall_timeout_ms: 30_000 });
     assert.deepEqual(cfg.http, { port: 8080, host: '127.0.0.1' });
     assert.deepEqual(cfg.schedule, {
       cron: '0 6 * * *',
