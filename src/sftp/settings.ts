@@ -68,7 +68,8 @@ interface FileBlocks {
   gcs: Record<string, unknown>;
 }
 
-function readConfigFile(file: string, connection: string | undefined, env: Env): FileBlocks {
+/** The parsed JSON of a config file; unreadable or malformed files are `SftpConfigInvalid`. */
+function readJsonFile(file: string): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -78,7 +79,11 @@ function readConfigFile(file: string, connection: string | undefined, env: Env):
   // by line and column only: V8's own message quotes the text, which may hold a password
   const parsed = parseJsonText(text);
   if (!parsed.ok) throw invalid(`The config file ${file} ${parsed.error}.`);
-  const resolved = resolveSecretRefs(parsed.value, env);
+  return parsed.value;
+}
+
+function readConfigFile(file: string, connection: string | undefined, env: Env): FileBlocks {
+  const resolved = resolveSecretRefs(readJsonFile(file), env);
   const obj = (resolved.value ?? {}) as Record<string, unknown>;
   const block = (from: Record<string, unknown>, name: string, where = name) => {
     const b = from[name];
@@ -109,15 +114,7 @@ function fileConnectionNames(obj: Record<string, unknown>): string[] {
 
 /** The SFTP connections of a config file, for `sftp check --all`. */
 export function configConnectionNames(file: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw invalid(`Cannot read the config file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}). Check the --config path.`);
-  }
-  const parsed = parseJsonText(text);
-  if (!parsed.ok) throw invalid(`The config file ${file} ${parsed.error}.`);
-  return fileConnectionNames((parsed.value ?? {}) as Record<string, unknown>);
+  return fileConnectionNames((readJsonFile(file) ?? {}) as Record<string, unknown>);
 }
 
 function parsePort(v: string | undefined, from: string): number {
