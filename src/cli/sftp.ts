@@ -4,6 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Client, type ConnectConfig } from 'ssh2';
 import { createStorage, parseGcsUri } from '../gcs/client';
 import {
   SftpError,
@@ -16,6 +17,9 @@ import {
   type SftpSession,
 } from '../sftp';
 import { configConnectionNames, resolveSftpSettings, type SftpFlags, type SftpSettings } from '../sftp/settings';
+import { describeHostKey, type HostKeyInfo } from '../sftp/host-key';
+import { serverLabel, type SftpEndpoint } from '../sftp/endpoint';
+import { toSftpError } from '../sftp/errors';
 import { createProgressBar } from './progress';
 import {
   EXIT_REFUSED,
@@ -107,15 +111,77 @@ function requireConfirmation(io: CliIo, force: boolean | undefined, what: string
 
 // ---------------------------------------------------------------------------------------------
 
-type CheckReport = Awaited<ReturnType<typeof checkReport>>;
+type LoginReport = Awaited<ReturnType<typeof checkReport>>;
+/** A login report, or (unpinned host) only what the handshake showed: no folder, extensions or rename. */
+type CheckReport = Omit<LoginReport, 'directory' | 'extensions' | 'atomic_rename'> & Partial<Pick<LoginReport, 'directory' | 'extensions' | 'atomic_rename'>>;
 
 async function checkCommand(io: CliIo, opts: CommonOpts & { all?: boolean }): Promise<void> {
   if (opts.all) return checkAllCommand(io, opts);
   const settings = settingsOf(opts);
-  const report = await checkReport(settings);
+  const report = await checkOrDiscover(settings);
   if (opts.json) printJson(io, report);
   else printCheck(io, report);
-  if (!report.ok) fail(report.directory.problem ?? `the folder ${report.directory.path} is not usable`);
+  if (!report.ok) fail(report.logged_in ? (report.directory?.problem ?? `the folder ${settings.directory} is not usable`) : notPinnedReason(report));
+}
+
+function notPinnedReason(report: CheckReport): string {
+  return `the host key of ${report.server} is not pinned: its key ${report.host_key.fingerprint} is printed above; nothing was sent and no login was attempted`;
+}
+
+/**
+ * Pinned (or --insecure-skip-host-key): log in and check the folder. Unpinned: only fetch the
+ * host key from the handshake and disconnect before authenticating, like ssh-keyscan — a
+ * password or key is never offered to a server that has not been identified.
+ */
+async function checkOrDiscover(settings: SftpSettings): Promise<CheckReport> {
+  if (settings.endpoint.hostKey || settings.endpoint.insecureSkipHostKeyCheck) return checkReport(settings);
+  const key = await fetchHostKey(settings.endpoint);
+  return {
+    ok: false,
+    logged_in: false,
+    server: serverLabel(settings.endpoint),
+    username: settings.endpoint.username,
+    auth: 'none',
+    server_software: key.banner ?? null,
+    host_key: { type: key.hostKey.type, fingerprint: key.hostKey.fingerprint, known_hosts_line: key.hostKey.knownHostsLine },
+    host_key_pinned: false,
+  };
+}
+
+/** The server's host key from the key exchange; the connection ends before any authentication. */
+export async function fetchHostKey(ep: SftpEndpoint): Promise<{ hostKey: HostKeyInfo; banner?: string }> {
+  const client = new Client();
+  let seen: Buffer | undefined;
+  let banner: string | undefined;
+  const config: ConnectConfig = {
+    host: ep.host,
+    port: ep.port,
+    // no password or key: nothing to send even if the server got that far (ssh2 wants a user
+    // name to start; it is only ever sent in an authentication request, which never comes)
+    username: ep.username || 'bq-sftp',
+    readyTimeout: ep.readyTimeoutMs ?? 20_000,
+    ...(ep.ciphers?.length ? { algorithms: { cipher: ep.ciphers as NonNullable<ConnectConfig['algorithms']>['cipher'] } } : {}),
+    hostVerifier: (key: Buffer) => {
+      seen = Buffer.from(key);
+      banner = (client as unknown as { _remoteVer?: string })._remoteVer;
+      return false; // refuse the server: the handshake stops here, before authentication
+    },
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => reject(new Error('the server accepted a connection without a verified host key')));
+      client.once('error', (err) => (seen ? resolve() : reject(err)));
+      client.once('close', () => (seen ? resolve() : reject(new Error('Connection lost before the SSH handshake completed'))));
+      client.connect(config);
+    });
+  } catch (err) {
+    throw toSftpError(err, { server: serverLabel(ep), username: ep.username, op: 'connect', secrets: [] });
+  } finally {
+    client.removeAllListeners('error');
+    client.on('error', () => undefined);
+    client.destroy();
+  }
+  return { hostKey: describeHostKey(seen!, ep.host, ep.port), banner };
 }
 
 /** `check --all`: every connection of --config, each host key printed; exit 1 if any fails. */
@@ -127,7 +193,7 @@ async function checkAllCommand(io: CliIo, opts: CommonOpts): Promise<void> {
   const results: { connection: string; ok: boolean; report?: CheckReport; error?: string }[] = [];
   for (const connection of names) {
     try {
-      const report = await checkReport(settingsOf({ ...opts, connection }));
+      const report = await checkOrDiscover(settingsOf({ ...opts, connection }));
       results.push({ connection, ok: report.ok, report });
     } catch (err) {
       results.push({ connection, ok: false, error: oneLine((err as Error).message) });
@@ -138,6 +204,7 @@ async function checkAllCommand(io: CliIo, opts: CommonOpts): Promise<void> {
     for (const r of results) {
       printLine(io, `== ${r.connection}: ${r.ok ? 'OK' : 'FAILED'}`);
       if (r.report) printCheck(io, r.report);
+      if (r.report && !r.report.logged_in) printLine(io, `Error:       ${notPinnedReason(r.report)}`);
       else printLine(io, `Error:       ${r.error}`);
     }
   }
@@ -147,10 +214,14 @@ async function checkAllCommand(io: CliIo, opts: CommonOpts): Promise<void> {
 
 function printCheck(io: CliIo, report: CheckReport): void {
   const pinned = report.host_key_pinned;
-  printLine(io, `Connected to ${report.server} as ${report.username} (${report.auth})${report.server_software ? `, server ${report.server_software}` : ''}`);
+  if (report.logged_in) printLine(io, `Connected to ${report.server} as ${report.username} (${report.auth})${report.server_software ? `, server ${report.server_software}` : ''}`);
+  else printLine(io, `Host key of ${report.server}${report.server_software ? ` (server ${report.server_software})` : ''}; not logged in: nothing was sent`);
   printLine(io, `Host key:    ${report.host_key.type} ${report.host_key.fingerprint}${pinned ? ' (matches the pinned key)' : ' (NOT pinned)'}`);
   printLine(io, `known_hosts: ${report.host_key.known_hosts_line}`);
-  if (!pinned) printLine(io, `Pin it with --host-key ${report.host_key.fingerprint} or "host_key": "${report.host_key.fingerprint}" in the sftp block (SFTP_HOST_KEY).`);
+  if (!pinned) {
+    printLine(io, `Compare the fingerprint with the one the server's administrator gives you, then pin it with --host-key ${report.host_key.fingerprint} or "host_key": "${report.host_key.fingerprint}" in the connection's block (SFTP_HOST_KEY)${report.logged_in ? '' : ' and run check again to log in and test the folder'}.`);
+  }
+  if (!report.logged_in || !report.directory) return;
   printLine(io, `Folder:      ${report.directory.path} ${report.ok ? 'exists and is writable' : `— ${report.directory.problem}`}`);
   printLine(io, `Atomic rename (posix-rename@openssh.com): ${report.atomic_rename ? 'yes' : 'no (remove + rename is used)'}`);
 }
@@ -184,6 +255,7 @@ async function checkReport(settings: SftpSettings) {
       }
       return {
         ok: exists && writable,
+        logged_in: true,
         server: s.server,
         username: s.username,
         auth: authKind(settings.endpoint),

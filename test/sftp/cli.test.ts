@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { Server, utils } from 'ssh2';
 import { runSftpCli } from '../../src/cli/sftp';
 import { createProgressBar } from '../../src/cli/progress';
 import { createStorage } from '../../src/gcs/client';
@@ -82,19 +83,39 @@ for (const kind of USER_KINDS) {
       assert.match(r.out, new RegExp(`Folder: +${dir} exists and is writable`));
       assert.deepEqual(listLocal(kind, dir), [], 'the probe file is removed');
 
-      const json = JSON.parse(ok(await cli(['check', ...connArgs(kind, dir, false), '--json'])).out);
+      const json = JSON.parse(ok(await cli(['check', ...connArgs(kind, dir), '--json'])).out);
       assert.equal(json.ok, true);
+      assert.equal(json.logged_in, true);
       assert.equal(json.host_key.fingerprint, info.sftp.hostKeyFingerprint);
       assert.equal(json.host_key.known_hosts_line, info.sftp.knownHostsLine);
-      assert.equal(json.host_key_pinned, false);
+      assert.equal(json.host_key_pinned, true);
       assert.equal(json.auth, kind === 'password' ? 'password' : 'private key + passphrase');
       assert.deepEqual(json.directory, { path: dir, exists: true, writable: true });
     });
 
+    test('check on an unpinned host prints its key from the handshake and does not log in; --insecure-skip-host-key logs in', async () => {
+      const r = await cli(['check', ...connArgs(kind, dir, false), '--json']);
+      const json = JSON.parse(r.out);
+      assert.equal(json.logged_in, false);
+      assert.equal(json.ok, false);
+      assert.equal(json.host_key.fingerprint, info.sftp.hostKeyFingerprint);
+      assert.equal(json.host_key.known_hosts_line, info.sftp.knownHostsLine);
+      assert.equal(json.directory, undefined, 'the folder was not looked at');
+      failed(r, 1, /not pinned.*nothing was sent and no login was attempted/);
+      const text = await cli(['check', ...connArgs(kind, dir, false)]);
+      assert.match(text.out, /not logged in: nothing was sent/);
+      assert.match(text.out, new RegExp(`pin it with --host-key ${info.sftp.hostKeyFingerprint.replace(/[+/]/g, '\\$&')}`));
+
+      const insecure = JSON.parse(ok(await cli(['check', '--insecure-skip-host-key', ...connArgs(kind, dir, false), '--json'])).out);
+      assert.equal(insecure.logged_in, true);
+      assert.equal(insecure.host_key_pinned, false);
+      assert.deepEqual(insecure.directory, { path: dir, exists: true, writable: true });
+    });
+
     test('check on a missing or read-only folder fails after printing the fingerprint', async () => {
-      const r = await cli(['check', ...connArgs(kind, `${dir}/nope`, false)]);
+      const r = await cli(['check', ...connArgs(kind, `${dir}/nope`)]);
       assert.ok(r.out.includes(info.sftp.hostKeyFingerprint));
-      assert.match(r.out, /NOT pinned/);
+      assert.match(r.out, /matches the pinned key/);
       failed(r, 1, /does not exist/);
       // the jail's root belongs to root
       const ro = await cli(['check', ...connArgs(kind, '/'), '--json']);
@@ -353,5 +374,79 @@ void describe('progress bar', () => {
     off.update(5);
     off.done();
     assert.equal(quiet, '');
+  });
+});
+
+/** An SSH server of our own that records every authentication attempt (and accepts none). */
+async function recordingSshServer(): Promise<{ port: number; fingerprint: string; attempts: { method: string; username: string; password?: string }[]; close(): Promise<void> }> {
+  const keys = utils.generateKeyPairSync('ed25519');
+  const attempts: { method: string; username: string; password?: string }[] = [];
+  const server = new Server({ hostKeys: [keys.private] }, (client) => {
+    client.on('authentication', (ctx) => {
+      attempts.push({ method: ctx.method, username: ctx.username, password: ctx.method === 'password' ? ctx.password : undefined });
+      ctx.reject();
+    });
+    client.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const blob = Buffer.from(keys.public.split(' ')[1], 'base64');
+  return {
+    port,
+    fingerprint: `SHA256:${crypto.createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`,
+    attempts,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+void describe('host-key discovery (issue 19 item 10)', () => {
+  test('check against an unpinned server sends no password or key: the server sees no authentication attempt', async () => {
+    const srv = await recordingSshServer();
+    try {
+      const r = await cli(['check', '--host', '127.0.0.1', '--port', String(srv.port), '--username', 'alice', '--password', 'Very-Secret-Pw-1', '--directory', '/upload', '--json']);
+      assert.equal(JSON.parse(r.out).host_key.fingerprint, srv.fingerprint, 'the key from the handshake');
+      failed(r, 1, /not pinned/);
+      const withKey = await cli(['check', '--host', '127.0.0.1', '--port', String(srv.port), '--username', 'alice', '--key', info.sftp.keyUser.privateKeyPath, '--passphrase', info.sftp.keyUser.passphrase, '--directory', '/upload']);
+      assert.equal(withKey.code, 1);
+      assert.equal(srv.attempts.length, 0, 'no authentication was attempted');
+      // pinned now: check logs in (and this server refuses it), so the attempt is the proof the probe above sent none
+      const pinned = await cli(['check', '--host', '127.0.0.1', '--port', String(srv.port), '--username', 'alice', '--password', 'Very-Secret-Pw-1', '--directory', '/upload', '--host-key', srv.fingerprint]);
+      failed(pinned, 1, /refused the login/);
+      assert.ok(srv.attempts.some((a) => a.method === 'password' && a.password === 'Very-Secret-Pw-1'));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('with --config: --connection <unpinned> prints the key without logging in; --all logs in to the pinned one only', async () => {
+    const srv = await recordingSshServer();
+    const dir = freshRemoteDir('password', 'sftptest-cli');
+    const config = path.join(tmp, `conns-${uniqueId('c')}.json`);
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        sftp: { host: info.sftp.host, port: info.sftp.port, username: info.sftp.passwordUser.username, password: info.sftp.passwordUser.password, directory: dir, host_key: info.sftp.hostKeyFingerprint },
+        connections: { sftp: { partner_new: { host: '127.0.0.1', port: srv.port, username: 'bob', password: 'Partner-Secret-2', directory: '/in' } } },
+      }),
+    );
+    try {
+      const one = await cli(['check', '-c', config, '--connection', 'partner_new']);
+      assert.ok(one.out.includes(srv.fingerprint));
+      failed(one, 1, /not pinned/);
+
+      const all = await cli(['check', '--all', '-c', config, '--json']);
+      assert.equal(all.code, 1);
+      const report = JSON.parse(all.out) as { connections: { connection: string; ok: boolean; report: { logged_in: boolean; host_key: { fingerprint: string } } }[] };
+      const by = Object.fromEntries(report.connections.map((c) => [c.connection, c]));
+      assert.equal(by.default.ok, true);
+      assert.equal(by.default.report.logged_in, true);
+      assert.equal(by.partner_new.ok, false);
+      assert.equal(by.partner_new.report.logged_in, false);
+      assert.equal(by.partner_new.report.host_key.fingerprint, srv.fingerprint);
+      assert.equal(srv.attempts.length, 0, 'no credentials went to the unpinned server');
+    } finally {
+      await srv.close();
+      removeRemoteDir('password', dir);
+    }
   });
 });
