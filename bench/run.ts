@@ -20,6 +20,7 @@ import { sftpBatch, stackTag } from './reference';
 import { p6 } from './inbox';
 import { p9 } from './pgp';
 import { p8 } from './etl';
+import { p7 } from './backup';
 import { cliStart } from './cli-start';
 import { fmt, range, stat, type Stat } from './stats';
 
@@ -363,6 +364,7 @@ async function main(): Promise<void> {
   if (ONLY.includes('P4')) results.P4 = await p4(configPath);
   if (ONLY.includes('P6')) results.P6 = await p6({ info, benchDir, rounds: ROUNDS, log });
   if (ONLY.includes('P9')) results.P9 = await p9({ info, benchDir, rounds: ROUNDS, sizeMib: SIZE_MIB, log });
+  if (ONLY.includes('P7')) results.P7 = await p7({ info, benchDir, rounds: ROUNDS, log, workerEnv: LEAN_ENV, split: SPLIT });
   if (ONLY.includes('P8')) results.P8 = await p8({ info, benchDir, rounds: ROUNDS, log, records: opt('etl-records', 100_000) });
   clearJailDir('/upload/bench');
   if (JSON_OUT) {
@@ -382,6 +384,7 @@ async function main(): Promise<void> {
   if (r.P3) log(`  P3 ExportWorkflow overhead: ${range(r.P3.overhead_s)} s = ${range(r.P3.overhead_pct_of_transfer, 1)} % of a ${range(r.P3.transfer_s)} s transfer (target ≤ 15 %)`);
   if (r.P4) log(`  P4 verifySync ${VERIFY_FILES} files: ${range(r.P4.seconds)} s (target ≤ 5 s)`);
   if (r.P6) log(`  P6 inbox, 1,000 files claimed + submitted in signed batches: ours ${range(r.P6.ours_s)} s vs sftp -b renames ${range(r.P6.openssh_s)} s → ${range(r.P6.ratio)}× (target ≤ 2×)`);
+  if (r.P7) log(`  P7 backup ${r.P7.rows} rows → Parquet → SFTP: ours ${range(r.P7.ours_s)} s vs extract ${range(r.P7.extract_s)} s + sftp put ${range(r.P7.sftp_put_s)} s → ${range(r.P7.ratio)}× (target ≤ 1.3×), worker peak RSS ${range(r.P7.peak_rss_mb, 0)} MB (target < 200 MB)`);
   if (r.P8) log(`  P8 ETL ${r.P8.records} users: ours ${range(r.P8.ours_records_per_s, 0)} records/s vs reading the API only ${range(r.P8.floor_records_per_s, 0)} → ${range(r.P8.ratio)}× (target ≥ 0.5×), worker peak RSS ${range(r.P8.peak_rss_mb, 0)} MB (target < 200 MB)`);
   if (r.P9) log(`  P9 ${r.P9.size_mib} MiB encrypted + signed: ours ${range(r.P9.ours_s)} s vs gpg ${range(r.P9.gpg_s)} s + sftp put ${range(r.P9.sftp_put_s)} s = ${range(r.P9.reference_s)} s → ${range(r.P9.ratio)}× (target ≥ 1×); worker peak RSS ${range(r.P9.peak_rss_encrypted_mb, 0)} MB encrypted vs ${range(r.P9.peak_rss_plain_mb, 0)} MB plain (target within 50 MB); gpg decrypts ours: ${r.P9.decrypts_with_gpg}`);
 }

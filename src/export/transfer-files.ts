@@ -204,7 +204,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
                 const written = { bytes, sha256: hashes.sha256 ?? '' };
                 // encrypted: the size and md5 checks are about the plaintext read from GCS, measured while streaming
                 const plain = enc?.plaintext();
-                if (plain) [bytes, hashes] = [plain.bytes, exp.checksums ? { md5: plain.md5 } : {}];
+                if (plain) [bytes, hashes] = [plain.bytes, plain.md5 ? { md5: plain.md5 } : {}];
                 if (bytes !== o.size) {
                   throw (sourceFailure = ApplicationFailure.create({
                     type: 'SourceSizeMismatch',

@@ -25,7 +25,8 @@ export interface PgpFileRecord {
   plaintext_name: string;
   plaintext_size: number;
   plaintext_sha256: string;
-  plaintext_md5: string;
+  /** when the export has checksums on */
+  plaintext_md5?: string;
   /** what is on SFTP */
   name: string;
   size: number;
@@ -107,6 +108,7 @@ export async function pgpDeliveryFor(
 ): Promise<PgpDelivery | undefined> {
   const pgp = pgpConfigOf(config, exportName);
   if (!pgp) return undefined;
+  const checksums = getExport(config, exportName).checksums;
   const keys = await usableDeliveryKeys(config, exportName, pgp);
   const recipients = keys.infos.filter((i) => i.role === 'recipient').map((i) => i.fingerprint);
   const signer = keys.infos.find((i) => i.role === 'signing')?.fingerprint;
@@ -135,7 +137,7 @@ export async function pgpDeliveryFor(
       return true;
     },
     encrypt(source, o) {
-      return encryptingStream(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.relativeName });
+      return encryptingStream(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.relativeName, md5: checksums });
     },
     published(o, enc, written) {
       const p = enc.plaintext();
@@ -219,7 +221,7 @@ export async function verifyPgpDelivery(
     }
     if (!o.checksums) continue;
     const gcsMd5 = obj.md5 ? Buffer.from(obj.md5, 'base64').toString('hex') : undefined;
-    if (gcsMd5 && rec.plaintext_md5 !== gcsMd5) {
+    if (gcsMd5 && rec.plaintext_md5 !== undefined && rec.plaintext_md5 !== gcsMd5) {
       checksumMismatches.push({ name, gcs_md5: gcsMd5, sftp_md5: rec.plaintext_md5 });
       continue;
     }
@@ -227,7 +229,7 @@ export async function verifyPgpDelivery(
     for await (const chunk of s.createReadStream(`${o.destination}/${name}`)) hash.update(chunk as Buffer);
     const sha = hash.digest('hex');
     // the encrypted bytes differ from what the transfer wrote: report the recorded plaintext md5 against "changed"
-    if (sha !== rec.sha256) checksumMismatches.push({ name, gcs_md5: gcsMd5 ?? rec.plaintext_md5, sftp_md5: `sha256:${sha} (recorded sha256:${rec.sha256})` });
+    if (sha !== rec.sha256) checksumMismatches.push({ name, gcs_md5: gcsMd5 ?? rec.plaintext_md5 ?? '', sftp_md5: `sha256:${sha} (recorded sha256:${rec.sha256})` });
     o.onProgress?.();
   }
   return {
