@@ -41,6 +41,21 @@ describe('EtlWorkflow resume and idempotency', () => {
     for (let page = 38; page <= 50; page++) assert.equal(fetches.get(page), 1, `page ${page} fetched once`);
   });
 
+  it('HTTP 429 and a page that never answers are tried again inside the attempt (backoff, request timeout)', async () => {
+    api.setFaults([
+      { page: 2, kind: 'status', status: 429, times: 1 },
+      { page: 4, kind: 'stall', times: 1 },
+    ]);
+    api.log.length = 0;
+    const name = uniqueId('retry');
+    const config = etlConfig({ name, url: api.url, dir, source: { max_records: 1000, timeout_ms: 1000 } });
+    const result = await withWorker(config, async (client) => (await startEtlRun(client, config, { pipeline: name })).result());
+    assert.equal(result.counts.raw, 1000);
+    assert.equal(result.extract.attempts, 1, 'no failed attempt: the requests were retried');
+    const pages = api.log.map((e) => e.page);
+    assert.deepEqual(pages, [1, 2, 2, 3, 4, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
   it('the same run started twice is one run; a rerun of a finished run replaces its rows', async () => {
     api.setFaults([]);
     const name = uniqueId('idem');
