@@ -12,11 +12,14 @@ import { registerIngestCommands } from './ingest';
 import { registerEtlCommands } from './etl';
 import { registerBackupCommands } from './backup';
 import { registerInboxCommands } from './inbox';
+import { registerPgpCommands } from './pgp';
+import { versionLine } from '../version';
 
 /** The `bq-sftp` command. Each module registers its own verbs. */
 export function buildProgram(): Command {
   const program = new Command('bq-sftp')
     .description('Durable data movement between BigQuery / Cloud Storage and SFTP, orchestrated by Temporal')
+    .version(versionLine(), '-V, --version', 'print the bq-sftp and Temporal SDK versions')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -36,6 +39,7 @@ export function buildProgram(): Command {
   registerEtlCommands(program);
   registerBackupCommands(program);
   registerInboxCommands(program);
+  registerPgpCommands(program);
   return program;
 }
 

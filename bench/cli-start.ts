@@ -1,0 +1,68 @@
+/**
+ * P0: how long `bq-sftp --help` takes to print, and the process's peak RSS, running the compiled
+ * JavaScript in dist/ (what an installed package and the Docker image run) vs the TypeScript
+ * through tsx (a source checkout without a build). Builds dist/ first when it is stale.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { stat, type Stat } from './stats';
+
+export interface CliStartResult {
+  compiled_s: Stat;
+  tsx_s: Stat;
+  compiled_rss_mb: Stat;
+  tsx_rss_mb: Stat;
+  /** compiled / tsx start time (target ≤ 0.5) */
+  ratio: number;
+}
+
+function newest(dir: string): number {
+  let max = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    max = Math.max(max, e.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
+  }
+  return max;
+}
+
+/** wall seconds and peak RSS (MB, by /usr/bin/time when present) of one `bq-sftp --help` */
+function once(root: string, mode: 'dist' | 'tsx'): { seconds: number; rssMb: number } {
+  const bin = path.join(root, 'bin/bq-sftp.js');
+  const timed = fs.existsSync('/usr/bin/time');
+  const [cmd, args] = timed ? ['/usr/bin/time', ['-f', '%M', process.execPath, bin, '--help']] : [process.execPath, [bin, '--help']];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, BQSFTP_RUN: mode } });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`bq-sftp --help (${mode}) failed: ${r.stderr}`);
+  return { seconds, rssMb: timed ? Number(r.stderr.trim().split('\n').at(-1)) / 1024 : NaN };
+}
+
+export function cliStart(opts: { root: string; rounds: number; log: (s: string) => void }): CliStartResult {
+  const { root, rounds, log } = opts;
+  log(`P0: CLI start, \`bq-sftp --help\`: compiled dist/ vs TypeScript through tsx (${rounds} rounds, alternating)`);
+  const stamp = path.join(root, 'dist/.build-stamp');
+  if (!fs.existsSync(stamp) || newest(path.join(root, 'src')) > fs.statSync(stamp).mtimeMs) {
+    log('  dist/ is missing or stale: npm run build');
+    const b = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
+    if (b.status !== 0) throw new Error(`npm run build failed:\n${b.stdout}${b.stderr}`);
+  }
+  once(root, 'dist'); // warm the file cache for both
+  once(root, 'tsx');
+  const d: { seconds: number; rssMb: number }[] = [];
+  const t: { seconds: number; rssMb: number }[] = [];
+  for (let i = 0; i < rounds; i++) {
+    d.push(once(root, 'dist'));
+    t.push(once(root, 'tsx'));
+    log(`  round ${i + 1}: compiled ${d.at(-1)!.seconds.toFixed(2)} s ${Math.round(d.at(-1)!.rssMb)} MB, tsx ${t.at(-1)!.seconds.toFixed(2)} s ${Math.round(t.at(-1)!.rssMb)} MB`);
+  }
+  const compiled = stat(d.map((x) => x.seconds));
+  const viaTsx = stat(t.map((x) => x.seconds));
+  return {
+    compiled_s: compiled,
+    tsx_s: viaTsx,
+    compiled_rss_mb: stat(d.map((x) => x.rssMb)),
+    tsx_rss_mb: stat(t.map((x) => x.rssMb)),
+    ratio: compiled.median / viaTsx.median,
+  };
+}
