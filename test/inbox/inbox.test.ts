@@ -147,3 +147,26 @@ test('a file still growing is not claimed until its size stops changing, then cl
     await receiver.close();
   }
 });
+
+test('at the start of a poll, files stranded in in_progress/ are batched again: unlisted ones in a new batch, a planned batch that never finished under its recorded ID', async () => {
+  const receiver = await startInboxReceiver({ secret: SECRET });
+  try {
+    const { config, name, base } = inboxTestConfig(receiver.url);
+    const date = today(config, name);
+    // as a crash would leave them: two files claimed and never batched, two in a batch that was planned but never finished
+    dropFiles(`${base}/in_progress/${date}`, { 'lost-1.pdf': pdf(1), 'lost-2.pdf': pdf(2), 'planned-1.pdf': pdf(3), 'planned-2.pdf': pdf(4) });
+    const planned = ['planned-1.pdf', 'planned-2.pdf'].map((f) => ({ filename: f, backup_path: `${base}/in_progress/${date}/${f}` }));
+    dropFiles(`${base}/.bq-sftp`, { 'batches.jsonl': JSON.stringify({ id: 'recorded0batch0id000', files: planned, at: new Date().toISOString() }) + '\n' });
+    dropFiles(`${base}/input`, { 'new.pdf': pdf(5) });
+    const result = await withWorker(config, (client) => poll(client, config, name));
+    assert.deepEqual(result.stranded.sort(), [`${base}/in_progress/${date}/lost-1.pdf`, `${base}/in_progress/${date}/lost-2.pdf`]);
+    assert.ok(result.batches.some((b) => b.id === 'recorded0batch0id000' && b.recovered && b.status === 'submitted'));
+    assert.ok(receiver.requests.some((r) => r.idempotency_key === 'recorded0batch0id000'), 'the planned batch keeps its Idempotency-Key');
+    const got = receiver.requests.flatMap((r) => r.files.map((f) => f.filename)).sort();
+    assert.deepEqual(got, ['lost-1.pdf', 'lost-2.pdf', 'new.pdf', 'planned-1.pdf', 'planned-2.pdf']);
+    const again = await withWorker(config, (client) => poll(client, config, name));
+    assert.equal(again.batches.length, 0, 'nothing is submitted twice');
+  } finally {
+    await receiver.close();
+  }
+});

@@ -37,7 +37,7 @@ test('hostile names travel intact (spaces, unicode, #, 200 characters); names wi
     const again = await withWorker(config, (client) => poll(client, config, name));
     assert.deepEqual(again.claimed.map((c) => c.backup_path), [`${base}/in_progress/${date}/with  two spaces_1.pdf`]);
     assert.deepEqual(fs.readFileSync(localSftpPath(`${base}/in_progress/${date}/with  two spaces.pdf`)), files['with  two spaces.pdf'], 'the first one is untouched');
-    assert.equal(receiver.requests.at(-1)?.files[0].filename, 'with  two spaces.pdf');
+    assert.equal(receiver.requests.at(-1)?.files[0].filename, 'with  two spaces_1.pdf', 'the API is told the name the file has in in_progress/');
   } finally {
     await receiver.close();
   }
@@ -74,7 +74,19 @@ test('two workers, the inbox Schedule and manual polls racing over three waves o
         await (await startPoll(client, config, name)).result;
       }
     })();
-    await Promise.all([workers[0].runUntil(run), workers[1].runUntil(run)]);
+    const scheduleHandle = client.schedule.getHandle(inboxScheduleId(config.temporal.task_queue, name));
+    await Promise.all([
+      workers[0].runUntil(run),
+      workers[1].runUntil(
+        run.then(async () => {
+          // stop the schedule and let the poll it may be running finish while the workers still run
+          await scheduleHandle.pause('test over');
+          for (const a of (await scheduleHandle.describe()).info.runningActions) await client.workflow.getHandle(a.workflow.workflowId).result().catch(() => undefined);
+        }),
+      ),
+    ]);
+    const scheduled = (await scheduleHandle.describe()).info;
+    assert.ok(scheduled.recentActions.length + scheduled.numActionsSkippedOverlap > 0, 'the schedule took part');
 
     const perFile = new Map<string, number>();
     for (const r of receiver.requests.filter((x) => x.status < 300 && !x.signature_problem)) for (const f of r.files) perFile.set(f.filename, (perFile.get(f.filename) ?? 0) + 1);
