@@ -18,7 +18,10 @@ import type { RemoteEntry, SftpSession } from '../sftp';
 import type { SourceObject } from '../activities/gcs-listing';
 import type { PgpDeliveryConfig } from './config';
 import { usableDeliveryKeys } from './keys';
-import { encryptingStream, type EncryptingStream } from './streams';
+import { encryptingStream, threadedEncryptingStream, type EncryptingStream } from './streams';
+
+export const PGP_THREADS_ENV = 'BQSFTP_PGP_THREADS';
+const THREADED_MIN_BYTES = 16 * 1024 * 1024;
 
 export interface PgpFileRecord {
   /** the GCS object's name relative to the run's prefix */
@@ -137,7 +140,9 @@ export async function pgpDeliveryFor(
       return true;
     },
     encrypt(source, o) {
-      return encryptingStream(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.relativeName, md5: checksums });
+      // BQSFTP_PGP_THREADS=1: large files are encrypted in a worker thread (another core), see threadedEncryptingStream
+      const encrypt = process.env[PGP_THREADS_ENV] === '1' && o.size >= THREADED_MIN_BYTES ? threadedEncryptingStream : encryptingStream;
+      return encrypt(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.relativeName, md5: checksums });
     },
     published(o, enc, written) {
       const p = enc.plaintext();
