@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { runWorker, type WorkerRole } from '../worker';
 import { addConfigOption, loadCliConfig } from './config-option';
 
@@ -12,8 +12,15 @@ export function registerWorkerCommand(program: Command): void {
           'activities',
           'workflows',
         ]),
-      ),
-  ).action(async (opts: { config?: string; only?: Exclude<WorkerRole, 'all'> }) => {
-    await runWorker(loadCliConfig(opts), opts.only ?? 'all');
+      )
+      .option('--metrics-port <port>', 'serve /metrics (Prometheus: the Temporal SDK\'s worker metrics and ours) on this port; config metrics.prometheus does the same', parsePort),
+  ).action(async (opts: { config?: string; only?: Exclude<WorkerRole, 'all'>; metricsPort?: number }) => {
+    await runWorker(loadCliConfig(opts), opts.only ?? 'all', { metricsPort: opts.metricsPort });
   });
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port number between 1 and 65535, e.g. 9464');
+  return n;
 }

@@ -15,6 +15,7 @@ import { inboxApiSchema, inboxesSchema, inboxSchema } from '../inbox/config';
 import { ETL_STRICT_OBJECTS, etlSchema } from '../etl/config';
 import { INGEST_STRICT_OBJECTS, ingestSchema, postgresSchema } from '../ingest/config';
 import { PGP_STRICT_OBJECTS, pgpDeliverySchema, pgpInboundSchema } from '../pgp/config';
+import { METRICS_STRICT_OBJECTS, metricsSchema } from '../metrics/config';
 
 // ---------------------------------------------------------------------------------------------
 // Reusable field validators
@@ -435,6 +436,7 @@ const configObjectSchema = z.strictObject({
   etl: etlSchema.prefault({}),
   postgres: postgresSchema.prefault({}), ingest: ingestSchema.prefault({}),
   pgp: pgpInboundSchema.optional(),
+  metrics: metricsSchema.prefault({}),
 });
 
 type ParsedConfig = z.output<typeof configObjectSchema>;
@@ -553,6 +555,7 @@ const STRICT_OBJECTS: Record<string, { shape: object }> = {
   ...ETL_STRICT_OBJECTS,
   ...INGEST_STRICT_OBJECTS,
   ...PGP_STRICT_OBJECTS,
+  ...METRICS_STRICT_OBJECTS,
 };
 
 /** The keys a strict object of the config accepts (for "did you mean" hints on unknown keys). */

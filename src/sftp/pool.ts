@@ -50,6 +50,8 @@ export class SftpPool {
   private readonly probeAfterIdleMs: number;
   private readonly probeTimeoutMs: number;
   private readonly counters = { created: 0, reused: 0, discarded: 0 };
+  /** pool key → the connection's config name (metrics label; never host or credentials) */
+  private readonly names = new Map<string, string>();
 
   constructor(private readonly opts: SftpPoolOptions = {}) {
     this.max = Math.max(1, opts.maxPerEndpoint ?? 4);
@@ -61,6 +63,7 @@ export class SftpPool {
   /** Runs `fn` with a pooled session; a session whose connection was lost is not reused. */
   async withSession<T>(ep: SftpEndpoint, fn: (s: SftpSession) => Promise<T>): Promise<T> {
     const key = endpointKey(ep);
+    if (!this.names.has(key)) this.names.set(key, ep.connection ?? 'unnamed');
     const session = await this.acquire(ep, key);
     let broken = false;
     try {
@@ -85,6 +88,19 @@ export class SftpPool {
       waiting += slot.waiters.length;
     }
     return { endpoints: this.slots.size, open, idle, busy, waiting, ...this.counters };
+  }
+
+  /** The same counts per connection name (several keys of one name, e.g. after a password change, are summed). */
+  statsByConnection(): Record<string, { open: number; idle: number; busy: number; waiting: number }> {
+    const out: Record<string, { open: number; idle: number; busy: number; waiting: number }> = {};
+    for (const [key, slot] of this.slots) {
+      const c = (out[this.names.get(key) ?? 'unnamed'] ??= { open: 0, idle: 0, busy: 0, waiting: 0 });
+      c.open += slot.sessions.size;
+      c.idle += slot.idle.length;
+      c.busy += slot.busy.size;
+      c.waiting += slot.waiters.length;
+    }
+    return out;
   }
 
   /** Closes every connection (idle at once, busy ones too); the pool stays usable afterwards. */
