@@ -78,7 +78,7 @@ function vmHwmMb(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
-export async function p8(opts: { info: StackInfo; benchDir: string; rounds: number; log: (s: string) => void; records?: number; pageSize?: number }): Promise<P8Result> {
+export async function p8(opts: { info: StackInfo; benchDir: string; rounds: number; log: (s: string) => void; records?: number; pageSize?: number; workerEnv?: Record<string, string> }): Promise<P8Result> {
   const { info, benchDir, rounds, log } = opts;
   const total = opts.records ?? 100_000;
   const pageSize = opts.pageSize ?? 100;
@@ -102,7 +102,7 @@ export async function p8(opts: { info: StackInfo; benchDir: string; rounds: numb
     for (let i = 0; i < rounds; i++) {
       const floorS = await readAll(api.url, total, pageSize);
       floor.push(total / floorS);
-      const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN' } });
+      const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', ...opts.workerEnv } });
       try {
         const stamp = runStamp(new Date(Date.now() + i * 1000));
         const handle = await startEtlRun(client, config, { pipeline: 'demo_users', stamp });

@@ -365,7 +365,7 @@ async function main(): Promise<void> {
   if (ONLY.includes('P6')) results.P6 = await p6({ info, benchDir, rounds: ROUNDS, log });
   if (ONLY.includes('P9')) results.P9 = await p9({ info, benchDir, rounds: ROUNDS, sizeMib: SIZE_MIB, log });
   if (ONLY.includes('P7')) results.P7 = await p7({ info, benchDir, rounds: ROUNDS, log, workerEnv: LEAN_ENV, split: SPLIT });
-  if (ONLY.includes('P8')) results.P8 = await p8({ info, benchDir, rounds: ROUNDS, log, records: opt('etl-records', 100_000) });
+  if (ONLY.includes('P8')) results.P8 = await p8({ info, benchDir, rounds: ROUNDS, log, records: opt('etl-records', 100_000), workerEnv: LEAN_ENV });
   clearJailDir('/upload/bench');
   if (JSON_OUT) {
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
