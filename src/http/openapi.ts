@@ -1,4 +1,17 @@
 const error = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] };
+/** `?wait=false`: answer at once instead of holding the request until the run ends (hours for big runs). */
+const waitParameter = {
+  name: 'wait',
+  in: 'query',
+  required: false,
+  schema: { type: 'string', enum: ['true', 'false'], default: 'true' },
+  description: 'false: answer 202 at once with the run and a Location (GET /runs/{workflowId}) to poll',
+};
+const startedResponse = {
+  description: 'wait=false: the run started (or was already running); poll the Location header',
+  headers: { Location: { schema: { type: 'string' }, description: '/runs/{workflowId}' } },
+};
+
 const transferRequest = {
   type: 'object',
   required: ['export_name', 'gcs_path'],
@@ -27,8 +40,8 @@ export const openApiDocument = {
   security: [{ bearer: [] }],
   paths: {
     '/health': { get: { security: [], summary: 'liveness and Temporal reachability', responses: { 200: { description: 'healthy' }, 503: { description: 'Temporal unreachable' } } } },
-    '/transfer': { post: { summary: 'copy every object under gcs_path to SFTP (TransferWorkflow)', requestBody: { required: true, content: { 'application/json': { schema: transferRequest } } }, responses: { 200: { description: 'the seed /transfer response + workflow_id' }, ...errors } } },
-    '/verify': { post: { summary: 'compare gcs_path with the SFTP folder (VerifyWorkflow)', requestBody: { required: true, content: { 'application/json': { schema: transferRequest } } }, responses: { 200: { description: 'the seed /verify response + workflow_id' }, ...errors } } },
+    '/transfer': { post: { summary: 'copy every object under gcs_path to SFTP (TransferWorkflow)', parameters: [waitParameter], requestBody: { required: true, content: { 'application/json': { schema: transferRequest } } }, responses: { 200: { description: 'the seed /transfer response + workflow_id' }, 202: startedResponse, ...errors } } },
+    '/verify': { post: { summary: 'compare gcs_path with the SFTP folder (VerifyWorkflow)', parameters: [waitParameter], requestBody: { required: true, content: { 'application/json': { schema: transferRequest } } }, responses: { 200: { description: 'the seed /verify response + workflow_id' }, 202: startedResponse, ...errors } } },
     '/exports/{name}/runs': { post: { summary: 'start ExportWorkflow for one date', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { date: { type: 'string', format: 'date' } } } } } }, responses: { 202: { description: '{workflow_id, run_id, url}' }, ...errors } } },
     '/runs/{workflowId}': { get: { summary: 'status and result of a run', parameters: [{ name: 'workflowId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: '{workflow_id, run_id, status, result?, error?, url}' }, ...errors } } },
     '/openapi.json': { get: { security: [], summary: 'this document', responses: { 200: { description: 'OpenAPI 3' } } } },

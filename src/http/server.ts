@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { getExport, isConfigError, parseRunDate, yesterday } from '../config';
@@ -107,7 +107,16 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
     return { exportName: body.export_name, date, gcsPath: body.gcs_path.endsWith('/') ? body.gcs_path : `${body.gcs_path}/` };
   }
 
-  async function runDurably(kind: 'transfer' | 'verify', body: unknown): Promise<ApiResponse> {
+  /** `?wait=false`: answer 202 at once with where to poll; `wait=true` (the default) holds the request until the run ends. */
+  function waitFor(query: URLSearchParams): boolean {
+    const wait = query.get('wait');
+    if (wait === null || wait === 'true') return true;
+    if (wait === 'false') return false;
+    throw new HttpError(400, 'bad_request', `query/wait: must be true or false (got ${JSON.stringify(wait.length > 40 ? `${wait.slice(0, 40)}…` : wait)})`);
+  }
+
+  async function runDurably(kind: 'transfer' | 'verify', body: unknown, query: URLSearchParams): Promise<ApiResponse> {
+    const wait = waitFor(query);
     const parsed = transferBody.safeParse(body);
     if (!parsed.success) throw new HttpError(400, 'bad_request', describeIssues(parsed.error));
     const input = transferInput(parsed.data);
@@ -120,6 +129,11 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       handle = client.workflow.getHandle(workflowId);
     }
+    if (!wait) {
+      const { runId } = await handle.describe();
+      const location = `/runs/${encodeURIComponent(workflowId)}`;
+      return { status: 202, headers: { location }, body: { workflow_id: workflowId, run_id: runId, status_url: location, url: runUrl(config, workflowId, runId) } };
+    }
     try {
       const result = (await handle.result()) as object;
       return { status: 200, body: { ...result, workflow_id: workflowId } };
@@ -131,9 +145,9 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
   }
 
   /** `body()` reads the JSON body, only once the route is known (an unknown route is a 404 whatever its body). */
-  async function route(method: string, path: string, body: () => unknown): Promise<ApiResponse> {
-    if (method === 'POST' && path === '/transfer') return runDurably('transfer', body());
-    if (method === 'POST' && path === '/verify') return runDurably('verify', body());
+  async function route(method: string, path: string, body: () => unknown, query: URLSearchParams = new URLSearchParams()): Promise<ApiResponse> {
+    if (method === 'POST' && path === '/transfer') return runDurably('transfer', body(), query);
+    if (method === 'POST' && path === '/verify') return runDurably('verify', body(), query);
     const start = /^\/exports\/([^/]+)\/runs$/.exec(path);
     if (method === 'POST' && start) {
       const name = decodeSegment(start[1], 'the export name');
@@ -180,13 +194,15 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
 
   /** One request, already read: routing, auth and errors, independent of the transport. */
   async function handle(method: string, url: string, headers: http.IncomingHttpHeaders, rawBody: string): Promise<ApiResponse> {
-    const path = new URL(url, 'http://x').pathname;
+    const parsedUrl = new URL(url, 'http://x');
+    const path = parsedUrl.pathname;
     try {
       if (method === 'GET' && path === '/health') {
         const temporalOk = await client.connection.workflowService.getSystemInfo({}).then(() => true, () => false);
         return {
           status: temporalOk ? 200 : 503,
-          body: { status: temporalOk ? 'healthy' : 'unhealthy', timestamp: new Date().toISOString(), config_path: deps.configPath ?? null, temporal: temporalOk ? 'ok' : 'unreachable' },
+          // no config path or other internals: /health answers without a token
+          body: { status: temporalOk ? 'healthy' : 'unhealthy', timestamp: new Date().toISOString(), temporal: temporalOk ? 'ok' : 'unreachable' },
         };
       }
       if (method === 'GET' && path === '/openapi.json') return { status: 200, body: openApiDocument };
@@ -197,10 +213,13 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
       return await route(method, path, () => {
         if (rawBody.trim() !== '') checkContentType(headers['content-type']);
         return parseJson(rawBody);
-      });
+      }, parsedUrl.searchParams);
     } catch (err) {
       if (err instanceof HttpError) return { status: err.status, body: { error: err.code, message: err.message }, headers: err.headers };
-      return { status: 500, body: { error: 'internal', message: (err as Error).message } };
+      // the error's own text may name hosts, paths or worse: it goes to the server's log, the client gets an id to quote
+      const id = randomUUID();
+      process.stderr.write(`bq-sftp API: internal error ${id} on ${method} ${path}: ${(err as Error)?.stack ?? String(err)}\n`);
+      return { status: 500, body: { error: 'internal', message: `internal error ${id}; the server log has the details` } };
     }
   }
 
