@@ -1,3 +1,5 @@
+import { ingestOpenApiPaths } from './ingest-routes';
+
 const error = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] };
 /** `?wait=false`: answer at once instead of holding the request until the run ends (hours for big runs). */
 const waitParameter = {
@@ -45,5 +47,6 @@ export const openApiDocument = {
     '/exports/{name}/runs': { post: { summary: 'start ExportWorkflow for one date', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { date: { type: 'string', format: 'date' } } } } } }, responses: { 202: { description: '{workflow_id, run_id, url}' }, ...errors } } },
     '/runs/{workflowId}': { get: { summary: 'status and result of a run', parameters: [{ name: 'workflowId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: '{workflow_id, run_id, status, result?, error?, url}' }, ...errors } } },
     '/openapi.json': { get: { security: [], summary: 'this document', responses: { 200: { description: 'OpenAPI 3' } } } },
+    ...ingestOpenApiPaths,
   },
 };

@@ -10,6 +10,8 @@ import { startExport } from '../starter';
 import { describeFailure } from '../export/workflow';
 import { TransferWorkflow, VerifyWorkflow } from '../export/api-workflows';
 import { openApiDocument } from './openapi';
+import { createIngestRoutes, INGEST_BASE_PATH } from './ingest-routes';
+import { backupRoute } from './backup-routes';
 import { describeIssues, startRunBody, transferBody, type TransferBody } from './schemas';
 
 export interface ApiResponse {
@@ -71,6 +73,7 @@ function parseJson(raw: string): unknown {
 /** The HTTP API; every transfer and verify runs as a Temporal workflow, so it is durable. */
 export function createApi(deps: { config: Config; client: Client; configPath?: string }) {
   const { config, client } = deps;
+  const ingestApi = createIngestRoutes({ config, client });
   const taskQueue = config.temporal.task_queue;
 
   /** `field` names where the name came from: `body/export_name` or `path/name`. */
@@ -146,6 +149,8 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
 
   /** `body()` reads the JSON body, only once the route is known (an unknown route is a 404 whatever its body). */
   async function route(method: string, path: string, body: () => unknown, query: URLSearchParams = new URLSearchParams()): Promise<ApiResponse> {
+    const backup = await backupRoute(method, path, body, client, config);
+    if (backup) return backup;
     if (method === 'POST' && path === '/transfer') return runDurably('transfer', body(), query);
     if (method === 'POST' && path === '/verify') return runDurably('verify', body(), query);
     const start = /^\/exports\/([^/]+)\/runs$/.exec(path);
@@ -206,6 +211,8 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
         };
       }
       if (method === 'GET' && path === '/openapi.json') return { status: 200, body: openApiDocument };
+      // the ingest routes authorise per tenant themselves (tenant-limited tokens)
+      if (path === INGEST_BASE_PATH || path.startsWith(`${INGEST_BASE_PATH}/`)) return await ingestApi.handle(method, url, headers, () => { if (rawBody.trim() !== '') checkContentType(headers['content-type']); return parseJson(rawBody); });
       const token = config.http.auth_token;
       if (token && !tokenMatches(headers.authorization, token)) {
         return { status: 401, body: { error: 'unauthorized', message: 'send Authorization: Bearer <token> (http.auth_token)' } };

@@ -1,4 +1,4 @@
-import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+import { activityInfo, CancelledFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Job } from '@google-cloud/bigquery';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -51,6 +51,26 @@ export function classifyBigQueryError(err: unknown, where: { tenant: string; typ
     return new IngestError('BigQueryInvalidQuery', `BigQuery refused the query of \`${where.table}\` (event type ${where.type}): ${text}. The table's columns may not match the ${where.type} schema; retrying will not help.`);
   }
   return err;
+}
+
+/** `p`, or a rejection as soon as the activity is cancelled (a slow BigQuery call must not delay a cancel). */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  const reason = () => (signal.reason instanceof Error ? signal.reason : new CancelledFailure('cancelled'));
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** One value in PostgreSQL's COPY text format. */
@@ -152,7 +172,7 @@ export async function loadEvents(
     if (resumeAfter) params.resume_after = resumeAfter;
     let job: Job;
     try {
-      [job] = await bq.createQueryJob({ query, params, jobId: undefined });
+      [job] = await abortable(bq.createQueryJob({ query, params }), signal);
     } catch (err) {
       throw classifyBigQueryError(err, where);
     }
@@ -165,7 +185,7 @@ export async function loadEvents(
       let next: { pageToken?: string } | null;
       let resp: { jobComplete?: boolean } | undefined;
       try {
-        [rows, next, resp] = (await job.getQueryResults({ maxResults: pageRows, pageToken, skipParsing: true, autoPaginate: false, timeoutMs: 10_000 } as never)) as unknown as [RawRow[], { pageToken?: string } | null, { jobComplete?: boolean }];
+        [rows, next, resp] = (await abortable(job.getQueryResults({ maxResults: pageRows, pageToken, skipParsing: true, autoPaginate: false, timeoutMs: 10_000 } as never), signal)) as unknown as [RawRow[], { pageToken?: string } | null, { jobComplete?: boolean }];
       } catch (err) {
         throw classifyBigQueryError(err, where);
       }
@@ -212,6 +232,7 @@ export async function loadEvents(
     return { event_type: type, rows: total, days: seen.length, bigquery_job_id: bqJobId };
   } catch (err) {
     if (open) abortDay(open);
+    if (signal.aborted && bqJobId) void bigqueryForTenant(config, input.tenant, t).job(bqJobId).cancel().catch(() => undefined);
     if (signal.aborted) throw ctx.cancellationSignal.reason ?? err;
     throw classifyPgError(err);
   } finally {

@@ -23,7 +23,7 @@ export const ingestJobQuery = defineQuery<IngestJob>('job');
 // waits until they have stopped before it records the job as failed.
 const loadOptions: ActivityOptions = {
   startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '20 seconds',
+  heartbeatTimeout: '10 seconds', // the SDK sends heartbeats at most every 8 s (0.8 × this): a cancel arrives within ~8 s
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 };
