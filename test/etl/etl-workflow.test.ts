@@ -73,6 +73,16 @@ describe('EtlWorkflow over the stack\'s users API (10,000 users)', () => {
     }
   });
 
+  it('no record travels through the workflow history: only counts and file names', async () => {
+    const history = await withWorker(config, async (client) => client.workflow.getHandle(result.workflow_id).fetchHistory());
+    // payloads are bytes, base64 in the history's JSON: read them as text
+    const text = JSON.stringify(history).replace(/"([A-Za-z0-9+/]{16,}={0,2})"/g, (_m, b64: string) => JSON.stringify(Buffer.from(b64, 'base64').toString('utf8')));
+    assert.ok(text.includes('raw_users/records_'), 'file names are there');
+    assert.ok(!text.includes('@example.com'), 'no email address of any user');
+    assert.ok(!text.includes('lastName') && !text.includes('birthDate'), 'no record field (rule names like firstName:required are fine)');
+    assert.ok(text.length < 200_000, `history is small (${text.length} bytes)`);
+  });
+
   it('the three files on SFTP equal the staged ones (sha256)', async () => {
     assert.equal(result.files.length, 3);
     const staged = [result.staged.bucket_objects.raw, result.staged.bucket_objects.processed, result.staged.bucket_objects.dlq];
