@@ -47,7 +47,8 @@ export async function transferRangedObject(a: RangedObjectArgs): Promise<void> {
       size: o.size,
       openRange: (start, end) => {
         const s = a.read(a.bucket, o.objectName, { start, end });
-        s.once('error', (e: Error) => (sourceFailure ??= e));
+        // a premature close is our own doing (another lane failed, or an abort), not the source's
+        s.once('error', (e: Error & { code?: string }) => (e.code === 'ERR_STREAM_PREMATURE_CLOSE' ? undefined : (sourceFailure ??= e)));
         return s;
       },
       withSession: (fn) => a.pool.withSession(a.endpoint, fn),

@@ -34,6 +34,12 @@ export interface PipelinedWriteOptions {
   onProgress?: (bytes: number) => void;
   /** updated with every byte, in order */
   hashes?: Hash[];
+  /**
+   * send what has been gathered at once while no WRITE is in flight, instead of waiting for a
+   * full chunk (with large chunks: a source that pauses must not look like a server that does not
+   * acknowledge, and small files need no second pass)
+   */
+  sendWhenIdle?: boolean;
 }
 
 export const DEFAULT_CHUNK_SIZE = 32 * 1024;
@@ -80,6 +86,16 @@ export function writeStreamToHandle(target: SftpWriteTarget, handle: Buffer, sou
     fail(abortReason(opts.lostSignal!));
   };
 
+  // Small source chunks are gathered into one WRITE; big ones are cut into several.
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  let flushing = false;
+  const sendPending = () => {
+    const joined = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen);
+    pending = [];
+    pendingLen = 0;
+    send(joined);
+  };
   const send = (buf: Buffer) => {
     const position = offset;
     offset += buf.length;
@@ -90,16 +106,23 @@ export function writeStreamToHandle(target: SftpWriteTarget, handle: Buffer, sou
       else {
         acked += buf.length;
         opts.onProgress?.(acked);
+        if (opts.sendWhenIdle && inFlight === 0 && pendingLen > 0 && !flushing && !failure) sendPending();
       }
       notify();
     });
   };
 
   const run = async (): Promise<number> => {
-    // Small source chunks are gathered into one WRITE; big ones are cut into several.
-    let pending: Buffer[] = [];
-    let pendingLen = 0;
     const flush = async (all: boolean) => {
+      flushing = true;
+      try {
+        await flushChunks(all);
+      } finally {
+        flushing = false;
+      }
+      if (opts.sendWhenIdle && inFlight === 0 && pendingLen > 0 && !failure) sendPending();
+    };
+    const flushChunks = async (all: boolean) => {
       while (pendingLen >= chunkSize || (all && pendingLen > 0)) {
         await waitUntil(() => inFlight < concurrency || failure !== undefined);
         if (failure) return;
