@@ -21,8 +21,9 @@ RUN npm install --omit=dev --no-save --no-audit --no-fund && npm cache clean --f
 
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
-# the workflow bundle made in stage 1 (keyed on dist/ and the SDK version, so it matches)
-COPY --from=build /app/.cache ./.cache
+# the workflow bundle made in stage 1 (keyed on dist/, the lock file and the SDK version, so it
+# matches); owned by the user the worker runs as, which writes a new bundle there if it must
+COPY --from=build --chown=node:node /app/.cache ./.cache
 
 # Memory: one malloc arena and 1 MiB semi-spaces took the worker's peak RSS in a 1 GiB transfer
 # from 249 MB to ~195 MB at the same speed; 144 MB in a `worker --only activities` process
@@ -31,6 +32,7 @@ COPY --from=build /app/.cache ./.cache
 # own identity (workload identity) comes from. The local stack sets it (docker-compose.yml).
 ENV NODE_ENV=production \
     CONFIG_PATH=/app/configs/exports.json \
+    BQSFTP_CACHE_DIR=/app/.cache \
     MALLOC_ARENA_MAX=1 \
     NODE_OPTIONS=--max-semi-space-size=1
 

@@ -15,21 +15,28 @@ const SRC_DIR = path.resolve(__dirname, '..');
 const WORKFLOWS_DIR = path.join(SRC_DIR, 'workflows');
 const REPO = path.resolve(__dirname, '..', '..');
 
-function cacheDir(): string {
-  return path.resolve(process.env.BQSFTP_CACHE_DIR || path.join(REPO, '.cache'), 'workflow-bundles');
+/** Where bundles are kept: `$BQSFTP_CACHE_DIR/workflow-bundles` (default `<repo>/.cache/…`); the worker writes there. */
+export function workflowCacheDir(env: Record<string, string | undefined> = process.env, repo = REPO): string {
+  return path.resolve(env.BQSFTP_CACHE_DIR || path.join(repo, '.cache'), 'workflow-bundles');
 }
 
 /**
- * A digest of every source file under `src/` and the SDK version: a new bundle whenever either
- * changes. Every family's workflow imports helpers from its own folder and shared ones from
- * elsewhere, so hashing the whole tree (a superset of what the bundle holds) never reuses a stale
- * bundle; it costs one rebundle after an unrelated change.
+ * What the bundle's key is made of: every source file under `src/` (every family's workflow
+ * imports helpers from its own folder and shared ones from elsewhere; the whole tree is a superset
+ * of what the bundle holds) and, for the packages webpack pulls in from node_modules (the SDK,
+ * long, ms, nexus-rpc…), the lock file that pins their versions, plus the SDK's own package.json.
+ * A superset never reuses a stale bundle; it costs one rebundle after an unrelated change.
  */
-export function workflowSourceDigest(): string {
+export function digestInputs(srcDir = SRC_DIR, repo = REPO): string[] {
+  const lock = path.join(repo, 'package-lock.json');
+  return [require.resolve('@temporalio/workflow/package.json'), ...(fs.existsSync(lock) ? [lock] : []), ...sourceFiles(srcDir)];
+}
+
+export function workflowSourceDigest(srcDir = SRC_DIR, repo = REPO): string {
   const h = crypto.createHash('sha256');
-  h.update(fs.readFileSync(require.resolve('@temporalio/workflow/package.json')));
-  for (const file of sourceFiles(SRC_DIR)) {
-    h.update(path.relative(SRC_DIR, file)).update('\0').update(fs.readFileSync(file));
+  for (const file of digestInputs(srcDir, repo)) {
+    const name = file.startsWith(srcDir + path.sep) ? path.relative(srcDir, file) : path.basename(file);
+    h.update(name).update('\0').update(fs.readFileSync(file)).update('\0');
   }
   return h.digest('hex').slice(0, 16);
 }
@@ -39,7 +46,7 @@ function sourceFiles(dir: string): string[] {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) out.push(...sourceFiles(full));
-    else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(full);
+    else if (/\.(ts|js|mjs|cjs|json)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(full);
   }
   return out;
 }
@@ -53,7 +60,7 @@ export function workflowBundlePath(): Promise<string> {
 }
 
 async function makeBundle(): Promise<string> {
-  const file = path.join(cacheDir(), `workflows-${workflowSourceDigest()}.js`);
+  const file = path.join(workflowCacheDir(), `workflows-${workflowSourceDigest()}.js`);
   if (fs.existsSync(file)) return file;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`;
