@@ -16,7 +16,8 @@ import { clientFor } from '../src/cli/config-option';
 import { startExport } from '../src/starter';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
-import { sftpBatch, stackTag } from './reference';
+import { sftpBatch, stackTag, setReferenceCipher } from './reference';
+import { ensureRclone, rcloneCopy, RCLONE_SETTINGS, RCLONE_VERSION } from './peers';
 import { p6 } from './inbox';
 import { p9 } from './pgp';
 import { p8 } from './etl';
@@ -36,6 +37,14 @@ const ONLY = (() => {
   return i >= 0 ? args[i + 1].split(',') : ['P0', 'P1', 'P2', 'P2W', 'P3', 'P4'];
 })();
 const SIZE_MIB = opt('size-mib', 1024);
+/** --cipher: one cipher for every SSH client of the bench (ours, OpenSSH's sftp, rclone): like for like (issue 20) */
+const CIPHER = (() => {
+  const i = args.indexOf('--cipher');
+  return i >= 0 ? args[i + 1] : 'aes128-gcm@openssh.com';
+})();
+/** --peer rclone: rclone's time on the same objects (P1, P2), built once into .tools/ */
+const PEER_RCLONE = args.includes('--peer') && args[args.indexOf('--peer') + 1] === 'rclone';
+const MIXED_SMALL = opt('mixed-small-files', 3000);
 const ROUNDS = opt('rounds', 3);
 const SMALL_FILES = opt('small-files', 1000);
 const VERIFY_FILES = opt('verify-files', 10_000);
@@ -67,12 +76,13 @@ function benchConfig(sftpPort = info.sftp.port, file = 'config.json'): string {
       ...(process.env.BENCH_AUTH === 'password'
         ? { username: info.sftp.passwordUser.username, password: info.sftp.passwordUser.password }
         : { username: info.sftp.keyUser.username, private_key_path: info.sftp.keyUser.privateKeyPath, passphrase: info.sftp.keyUser.passphrase }),
-      host: info.sftp.host, port: sftpPort, directory: '/upload/bench', host_key: info.sftp.hostKeyFingerprint, max_connections: 8,
+      host: info.sftp.host, port: sftpPort, directory: '/upload/bench', host_key: info.sftp.hostKeyFingerprint, max_connections: 8, ciphers: [CIPHER],
     },
     transfer: { concurrency: 8 },
     exports: {
       bench_p1: { query: 'SELECT 1', file_prefix: 'P1' },
       bench_p2: { query: 'SELECT 1', file_prefix: 'P2' },
+      bench_p1m: { query: 'SELECT 1', file_prefix: 'P1M' },
       bench_p2w: { query: 'SELECT 1', file_prefix: 'P2' },
       bench_p4: { query: 'SELECT 1', file_prefix: 'P4', destination: '/upload/bench-p4' },
       bench_p3: {
@@ -141,12 +151,21 @@ async function p1(configPath: string) {
   const client = await clientFor(config);
   const ours: number[] = [];
   const ref: number[] = [];
+  const refDefault: number[] = [];
+  const rclone: number[] = [];
   const rss: number[] = [];
   const base: number[] = [];
+  const rcloneBin = PEER_RCLONE ? ensureRclone(repoRoot, log) : undefined;
   try {
     for (let i = 0; i < ROUNDS; i++) {
       clearJailDir('/upload/bench');
       ref.push(sftpBatch(info, benchDir, [`put ${local} /upload/bench/ref.bin`]));
+      clearJailDir('/upload/bench');
+      refDefault.push(sftpBatch(info, benchDir, [`put ${local} /upload/bench/ref.bin`], info.sftp.port, null));
+      if (rcloneBin) {
+        clearJailDir('/upload/bench');
+        rclone.push(rcloneCopy({ bin: rcloneBin, info, benchDir, prefix: 'bench_p1/20250108/', remoteDir: '/upload/bench', cipher: CIPHER, settings: RCLONE_SETTINGS.large }));
+      }
       clearJailDir('/upload/bench');
       base.push(procStatusMb(worker.pid, 'VmRSS'));
       fs.writeFileSync(`/proc/${worker.pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
@@ -158,7 +177,7 @@ async function p1(configPath: string) {
       await handle.result();
       ours.push(activitySeconds(await handle.fetchHistory(), 'transferFiles'));
       rss.push(procStatusMb(worker.pid, 'VmHWM'));
-      log(`  round ${i + 1}: openssh ${fmt(ref.at(-1)!)} s, ours ${fmt(ours.at(-1)!)} s, worker peak RSS ${fmt(rss.at(-1)!, 0)} MB (${fmt(base.at(-1)!, 0)} MB before the transfer)`);
+      log(`  round ${i + 1}: openssh ${fmt(ref.at(-1)!)} s (default cipher ${fmt(refDefault.at(-1)!)} s)${rcloneBin ? `, rclone ${fmt(rclone.at(-1)!)} s` : ''}, ours ${fmt(ours.at(-1)!)} s, worker peak RSS ${fmt(rss.at(-1)!, 0)} MB (${fmt(base.at(-1)!, 0)} MB before the transfer)`);
     }
   } finally {
     await client.connection.close();
@@ -167,7 +186,13 @@ async function p1(configPath: string) {
   }
   const o = stat(ours);
   const rf = stat(ref);
-  return { size_mib: SIZE_MIB, lean: Boolean(LEAN_ENV.NODE_OPTIONS), split: SPLIT, ours_s: o, openssh_s: rf, ratio: rf.median / o.median, ours_mib_s: SIZE_MIB / o.median, peak_rss_mb: stat(rss), baseline_rss_mb: stat(base) };
+  const rc = rclone.length ? stat(rclone) : undefined;
+  return {
+    size_mib: SIZE_MIB, cipher: CIPHER, lean: Boolean(LEAN_ENV.NODE_OPTIONS), split: SPLIT, ours_s: o, openssh_s: rf, ratio: rf.median / o.median, ours_mib_s: SIZE_MIB / o.median,
+    openssh_default_cipher_s: stat(refDefault),
+    ...(rc ? { rclone_s: rc, rclone_ratio: rc.median / o.median, rclone_version: RCLONE_VERSION, rclone_settings: RCLONE_SETTINGS.large.join(' ') } : {}),
+    peak_rss_mb: stat(rss), baseline_rss_mb: stat(base),
+  };
 }
 
 /** VmRSS / VmHWM of a process, in MB. */
@@ -386,7 +411,7 @@ async function main(): Promise<void> {
   if (r.P6) log(`  P6 inbox, 1,000 files claimed + submitted in signed batches: ours ${range(r.P6.ours_s)} s vs sftp -b renames ${range(r.P6.openssh_s)} s → ${range(r.P6.ratio)}× (target ≤ 2×)`);
   if (r.P7) log(`  P7 backup ${r.P7.rows} rows → Parquet → SFTP: ours ${range(r.P7.ours_s)} s vs extract ${range(r.P7.extract_s)} s + sftp put ${range(r.P7.sftp_put_s)} s → ${range(r.P7.ratio)}× (target ≤ 1.3×), worker peak RSS ${range(r.P7.peak_rss_mb, 0)} MB (target < 200 MB)`);
   if (r.P8) log(`  P8 ETL ${r.P8.records} users: ours ${range(r.P8.ours_records_per_s, 0)} records/s vs reading the API only ${range(r.P8.floor_records_per_s, 0)} → ${range(r.P8.ratio)}× (target ≥ 0.5×), worker peak RSS ${range(r.P8.peak_rss_mb, 0)} MB (target < 200 MB)`);
-  if (r.P9) log(`  P9 ${r.P9.size_mib} MiB encrypted + signed: ours ${range(r.P9.ours_s)} s vs gpg ${range(r.P9.gpg_s)} s + sftp put ${range(r.P9.sftp_put_s)} s = ${range(r.P9.reference_s)} s → ${range(r.P9.ratio)}× (target ≥ 1×); worker peak RSS ${range(r.P9.peak_rss_encrypted_mb, 0)} MB encrypted vs ${range(r.P9.peak_rss_plain_mb, 0)} MB plain (target within 50 MB); gpg decrypts ours: ${r.P9.decrypts_with_gpg}`);
+  if (r.P9) log(`  P9 ${r.P9.size_mib} MiB encrypted + signed: ours ${range(r.P9.ours_s)} s vs gpg ${range(r.P9.gpg_s)} s + sftp put ${range(r.P9.sftp_put_s)} s = ${range(r.P9.reference_s)} s → ${range(r.P9.ratio)}× (target ≥ 1×), threaded ${range(r.P9.ours_threaded_s)} s → ${range(r.P9.ratio_threaded)}× (peak RSS ${range(r.P9.peak_rss_threaded_mb, 0)} MB); worker peak RSS ${range(r.P9.peak_rss_encrypted_mb, 0)} MB encrypted vs ${range(r.P9.peak_rss_plain_mb, 0)} MB plain (target within 50 MB); gpg decrypts ours: ${r.P9.decrypts_with_gpg}`);
 }
 
 main().then(() => process.exit(0), (err: unknown) => {

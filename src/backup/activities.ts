@@ -48,6 +48,8 @@ export interface ExtractResult {
   schema: BqField[];
   row_count: number;
   bigquery_num_rows?: number;
+  /** seconds in BigQuery's extract job(s) and in the worker's Parquet writer */
+  seconds: { extract: number; parquet_writer: number };
 }
 
 export interface BackupFile {
@@ -83,6 +85,7 @@ export interface BackupManifest {
   files: BackupFile[];
   bytes: number;
   job_ids: string[];
+  seconds: { extract: number; parquet_writer: number };
   staging: string;
   workflow_id: string;
   run_id: string;
@@ -136,8 +139,43 @@ export interface BackupRestoreResult {
 const EXT: Record<string, string> = { PARQUET: 'parquet', AVRO: 'avro', JSON: 'json', CSV: 'csv' };
 const BQ_FORMAT: Record<string, string> = { PARQUET: 'PARQUET', AVRO: 'AVRO', JSON: 'NEWLINE_DELIMITED_JSON', CSV: 'CSV' };
 
-/** Per worker process: BigQuery services known not to write Parquet (the capability probe's answer). */
-const nativeParquet = new Map<string, boolean>();
+/** Per worker process: whether a BigQuery service writes Parquet itself (the capability probe's answer). */
+const nativeParquet = new Map<string, Promise<boolean>>();
+
+/**
+ * The capability probe: an `EXPORT DATA … format='PARQUET' AS SELECT 1` (no table read, a few
+ * hundred bytes written and removed). A service that refuses the format (the emulator: "not yet
+ * supported") gets the worker-side writer. Asked once per worker process and service.
+ */
+function bigQueryWritesParquet(deps: ActivityDeps, key: string, bucket: string): Promise<boolean> {
+  let known = nativeParquet.get(key);
+  if (!known) {
+    known = (async () => {
+      const prefix = `backup-staging/_probe/${Date.now()}-${process.pid}/`;
+      try {
+        const [job] = await deps.bigquery.createQueryJob({
+          query: `EXPORT DATA OPTIONS(uri='gs://${bucket}/${prefix}probe-*.parquet', format='PARQUET', overwrite=true) AS SELECT 1 AS probe`,
+          location: deps.config.bigquery?.location,
+        });
+        const [m] = await job.getMetadata();
+        const err = (m as { status?: { errorResult?: { message?: string } } }).status?.errorResult;
+        if (err) throw Object.assign(new Error(err.message ?? 'probe failed'), { errors: [err] });
+        await job.promise?.().catch(() => undefined);
+        return true;
+      } catch (err) {
+        const e = err as { message?: string; errors?: { message?: string }[] };
+        const text = `${e.errors?.map((x) => x.message).join(' ') ?? ''} ${e.message ?? ''}`;
+        if (/parquet/i.test(text) && /not (yet )?supported|unsupported|not support/i.test(text)) return false;
+        nativeParquet.delete(key); // not an answer (e.g. unreachable): ask again next time
+        throw err;
+      } finally {
+        await deletePrefix(deps.storage, bucket, prefix).catch(() => undefined);
+      }
+    })();
+    nativeParquet.set(key, known);
+  }
+  return known;
+}
 
 export function getBackup(deps: ActivityDeps, name: string): BackupConfig {
   const b = (deps.config as { backups?: Record<string, BackupConfig> }).backups?.[name];
@@ -245,17 +283,28 @@ export function createBackupActivities(deps: ActivityDeps) {
         );
       const ext = `${EXT[b.format]}${b.compression === 'GZIP' && b.format !== 'PARQUET' && b.format !== 'AVRO' ? '.gz' : ''}`;
       const jobIds: string[] = [];
+      const seconds = { extract: 0, parquet_writer: 0 };
+      const timed = async <T>(k: keyof typeof seconds, fn: () => Promise<T>): Promise<T> => {
+        const t0 = Date.now();
+        try {
+          return await fn();
+        } finally {
+          seconds[k] += Math.round(Date.now() - t0) / 1000;
+        }
+      };
       let writer: ParquetWriterUsed | undefined;
       let rowCount = meta.numRows ?? 0;
 
-      const tryNative = b.format !== 'PARQUET' || b.parquet_writer === 'bigquery' || (b.parquet_writer === 'auto' && nativeParquet.get(key) !== false);
+      const tryNative =
+        b.format !== 'PARQUET' ||
+        b.parquet_writer === 'bigquery' ||
+        (b.parquet_writer === 'auto' && (await withFailureMapping('BigQuery', () => bigQueryWritesParquet(deps, key, bucket))));
       if (tryNative) {
         state.step = 'extract';
         try {
-          const job = await extract(BQ_FORMAT[b.format], [`gs://${bucket}/${prefix}part-*.${ext}`], b.compression);
+          const job = await timed('extract', () => extract(BQ_FORMAT[b.format], [`gs://${bucket}/${prefix}part-*.${ext}`], b.compression));
           jobIds.push(job.jobId);
           if (b.format === 'PARQUET') writer = 'bigquery';
-          if (b.format === 'PARQUET') nativeParquet.set(key, true);
         } catch (err) {
           if (!isUnsupportedFormat(err)) throw err;
           if (b.format !== 'PARQUET' || b.parquet_writer !== 'auto') {
@@ -265,7 +314,7 @@ export function createBackupActivities(deps: ActivityDeps) {
                 (b.format === 'PARQUET' ? "; set parquet_writer to 'auto' or 'worker' to let the worker write Parquet" : '; the worker writes only Parquet itself: choose PARQUET, JSON or CSV'),
             );
           }
-          nativeParquet.set(key, false);
+          nativeParquet.set(key, Promise.resolve(false));
           // a refused extract may still leave an empty object behind (the emulator does)
           await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
           log.info('BigQuery cannot write Parquet here; the worker converts a JSON extract', { endpoint: key });
@@ -277,10 +326,10 @@ export function createBackupActivities(deps: ActivityDeps) {
           throw permanentFailure('FormatUnsupported', `the worker's Parquet writer does Snappy or no compression, not ${b.compression}: set compression to SNAPPY`);
         }
         state.step = 'extract (JSON, for the worker-side Parquet writer)';
-        const job = await extract('NEWLINE_DELIMITED_JSON', [`gs://${bucket}/${prefix}_source/rows-*.json`], 'NONE');
+        const job = await timed('extract', () => extract('NEWLINE_DELIMITED_JSON', [`gs://${bucket}/${prefix}_source/rows-*.json`], 'NONE'));
         jobIds.push(job.jobId);
         state.step = 'writing Parquet';
-        rowCount = await withFailureMapping('Cloud Storage', () => convertToParquet(deps.storage, bucket, prefix, meta.schema, b, state, signal));
+        rowCount = await timed('parquet_writer', () => withFailureMapping('Cloud Storage', () => convertToParquet(deps.storage, bucket, prefix, meta.schema, b, state, signal)));
         await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, `${prefix}_source/`));
         writer = 'worker';
       }
@@ -302,6 +351,7 @@ export function createBackupActivities(deps: ActivityDeps) {
         schema: meta.schema,
         row_count: rowCount,
         bigquery_num_rows: meta.numRows,
+        seconds,
       };
     });
   }
@@ -433,6 +483,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       files: t.files,
       bytes: t.bytes,
       job_ids: x.job_ids,
+      seconds: x.seconds,
       staging: `gs://${x.staging_bucket}/${x.staging_prefix}`,
       workflow_id: input.workflow_id,
       run_id: input.run_id,
@@ -613,7 +664,7 @@ async function convertToParquet(
     const name = `${prefix}part-${String(part++).padStart(5, '0')}.parquet`;
     const out = storage.bucket(bucket).file(name).createWriteStream({ resumable: false, validation: false, contentType: 'application/vnd.apache.parquet' });
     const done = new Promise<void>((resolve, reject) => out.once('finish', () => resolve()).once('error', reject));
-    const file = new StreamingParquetFile(schema, writeWithBackpressure(out), { codec: parquetCodec(b.compression), rowGroupRows: 50_000 });
+    const file = new StreamingParquetFile(schema, writeWithBackpressure(out), { codec: parquetCodec(b.compression), rowGroupRows: 10_000 });
     return { file, done, end: () => out.end() };
   };
   const close = async () => {
