@@ -25,6 +25,10 @@ import { fmt, stat, type Stat } from './stats';
 export interface P9Result {
   size_mib: number;
   ours_s: Stat;
+  /** the same with BQSFTP_PGP_THREADS=1 (OpenPGP.js in a worker thread) */
+  ours_threaded_s: Stat;
+  ratio_threaded: Stat;
+  peak_rss_threaded_mb: Stat;
   gpg_s: Stat;
   sftp_put_s: Stat;
   reference_s: Stat;
@@ -113,6 +117,9 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
   };
   const configPath = path.join(benchDir, 'config-p9.json');
   fs.writeFileSync(configPath, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+  // a second worker, on its own task queue, encrypts in a worker thread
+  const threadedConfigPath = path.join(benchDir, 'config-p9-threads.json');
+  fs.writeFileSync(threadedConfigPath, JSON.stringify({ ...cfg, temporal: { ...cfg.temporal, task_queue: 'bq-sftp-bench-p9-threads' } }, null, 2), { mode: 0o600 });
   const env = { BQSFTP_LOG_LEVEL: 'WARN', P9_SIGNING_KEY: us.sec, P9_PASSPHRASE: 'p9-passphrase' };
   const clear = () => {
     const dir = path.join(jail, 'upload/bench-p9');
@@ -125,9 +132,12 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
   process.env.P9_SIGNING_KEY = us.sec; // loadConfig below resolves the references too
   process.env.P9_PASSPHRASE = 'p9-passphrase';
   const config = loadConfig({ path: configPath });
-  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p9-worker.log'), env });
+  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p9-worker.log'), env: { ...env, BQSFTP_PGP_THREADS: '0' } });
+  const threadedWorker = await WorkerProcess.start({ configPath: threadedConfigPath, logPath: path.join(benchDir, 'p9-worker-threads.log'), env: { ...env, BQSFTP_PGP_THREADS: '1' } });
   const client = await clientFor(config);
   const ours: number[] = [];
+  const oursThreaded: number[] = [];
+  const rssThreaded: number[] = [];
   const gpgS: number[] = [];
   const putS: number[] = [];
   const rssEnc: number[] = [];
@@ -141,16 +151,16 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
     fn();
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
-  const transfer = async (exportName: string, i: number): Promise<{ seconds: number; peak: number }> => {
+  const transfer = async (exportName: string, i: number, w = worker, taskQueue = config.temporal.task_queue): Promise<{ seconds: number; peak: number }> => {
     clear();
-    fs.writeFileSync(`/proc/${worker.pid}/clear_refs`, '5');
+    fs.writeFileSync(`/proc/${w.pid}/clear_refs`, '5');
     const handle = await client.workflow.start('TransferWorkflow', {
-      taskQueue: config.temporal.task_queue,
+      taskQueue,
       workflowId: `bench-p9-${exportName}-${Date.now()}-${i}`,
       args: [{ exportName, date: DATE, gcsPath: `gs://${info.gcs.bucket}/${exportName}/20250108/` }],
     });
     await handle.result();
-    return { seconds: transferSeconds(await handle.fetchHistory()), peak: procStatusMb(worker.pid, 'VmHWM') };
+    return { seconds: transferSeconds(await handle.fetchHistory()), peak: procStatusMb(w.pid, 'VmHWM') };
   };
   try {
     for (let i = 0; i < rounds; i++) {
@@ -176,14 +186,18 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
         const want = spawnSync('sha256sum', [local], { encoding: 'utf8' }).stdout.split(' ')[0];
         decrypts = r.stdout.split(' ')[0] === want;
       }
+      const threaded = await transfer('bench_p9', i, threadedWorker, 'bq-sftp-bench-p9-threads');
+      oursThreaded.push(threaded.seconds);
+      rssThreaded.push(threaded.peak);
       const plain = await transfer('bench_p9_plain', i);
       rssPlain.push(plain.peak);
-      log(`  round ${i + 1}: gpg ${fmt(gpgS.at(-1)!)} s + sftp put ${fmt(putS.at(-1)!)} s = ${fmt(gpgS.at(-1)! + putS.at(-1)!)} s; ours ${fmt(ours.at(-1)!)} s; ` +
+      log(`  round ${i + 1}: gpg ${fmt(gpgS.at(-1)!)} s + sftp put ${fmt(putS.at(-1)!)} s = ${fmt(gpgS.at(-1)! + putS.at(-1)!)} s; ours ${fmt(ours.at(-1)!)} s (${fmt(threaded.seconds)} s threaded, peak RSS ${fmt(threaded.peak, 0)} MB); ` +
         `worker peak RSS encrypted ${fmt(rssEnc.at(-1)!, 0)} MB vs unencrypted ${fmt(rssPlain.at(-1)!, 0)} MB (plain transfer ${fmt(plain.seconds)} s)`);
     }
   } finally {
     await client.connection.close();
     await worker.stop();
+    await threadedWorker.stop();
     fs.rmSync(keysDir, { recursive: true, force: true });
     fs.rmSync(encFile, { force: true });
     clear();
@@ -193,6 +207,9 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
   return {
     size_mib: sizeMib,
     ours_s: o,
+    ours_threaded_s: stat(oursThreaded),
+    ratio_threaded: stat(refSums.map((r, i) => r / oursThreaded[i])),
+    peak_rss_threaded_mb: stat(rssThreaded),
     gpg_s: stat(gpgS),
     sftp_put_s: stat(putS),
     reference_s: stat(refSums),
