@@ -38,8 +38,9 @@ export const etlSourceSchema = z.strictObject({
   /** stop after this many records (default: all) */
   max_records: int(1, 100_000_000).optional(),
   headers: z.record(headerName, z.string()).default({}),
-  /** headers whose values are secrets (use {"env": "VAR"}); never logged */
-  secret_headers: z.record(headerName, z.string()).default({}),
+  /** a secret API key (use {"env": "VAR"}), sent in the header `api_key_header` */
+  api_key: z.string().min(1).optional(),
+  api_key_header: headerName.default('X-Api-Key'),
   /** sent as `<auth_header>: <auth_scheme> <auth_token>` */
   auth_token: z.string().min(1).optional(),
   auth_header: headerName.default('Authorization'),

@@ -60,14 +60,15 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function requestHeaders(src: EtlSourceConfig): Record<string, string> {
-  const h: Record<string, string> = { accept: 'application/json', ...src.headers, ...src.secret_headers };
+  const h: Record<string, string> = { accept: 'application/json', ...src.headers };
+  if (src.api_key) h[src.api_key_header] = src.api_key;
   if (src.auth_token) h[src.auth_header] = src.auth_scheme ? `${src.auth_scheme} ${src.auth_token}` : src.auth_token;
   return h;
 }
 
 /** Secret values to keep out of error messages. */
 function secretsOf(src: EtlSourceConfig): string[] {
-  return [src.auth_token, ...Object.values(src.secret_headers)].filter((s): s is string => !!s);
+  return [src.auth_token, src.api_key].filter((s): s is string => !!s);
 }
 
 function pageUrl(src: EtlSourceConfig, skip: number, limit: number): string {
@@ -100,7 +101,7 @@ async function fetchOnce(doFetch: typeof fetch, src: EtlSourceConfig, skip: numb
   if (!res.ok) {
     const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
     const ra = Number(res.headers.get('retry-after'));
-    const hint = res.status === 401 || res.status === 403 ? ' (check the pipeline\'s auth_token / secret_headers)' : '';
+    const hint = res.status === 401 || res.status === 403 ? ' (check the pipeline\'s auth_token / api_key)' : '';
     throw new SourceError(`${where} answered HTTP ${res.status}${hint}`, retryable ? 'SourceUnavailable' : 'SourceRefused', retryable, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined);
   }
   let body: unknown;
