@@ -3,7 +3,7 @@ import type { ActivityDeps } from '../activities';
 import { permanentFailure, withFailureMapping } from '../activities/failures';
 import type { SftpSession } from '../sftp';
 import { durationMs, type InboxConfig } from './config';
-import { batchIdOf, doneIds, readDone, readLedger, writeDone, writeLedger, type BatchFile, type LedgerEntry } from './ledger';
+import { batchIdOf, doneIds, fileKey, readDone, readLedger, writeDone, writeLedger, type BatchFile, type LedgerEntry } from './ledger';
 import { baseName, dirName, folderDate, globToRegExp, hostileNameProblem, joinPath, parseFolderDate } from './naming';
 import { inboxConfig, inboxEndpoint, inboxFolders, listOrEmpty, mapLimited, moveWithoutReplace, writeText } from './sftp-ops';
 import { signatureHeaders } from './signature';
@@ -62,6 +62,8 @@ export interface InboxSubmitResult {
   status: number;
   attempt: number;
   response: string;
+  /** the batch's done marker was written too (nothing left to do when files stay in in_progress) */
+  recorded: boolean;
 }
 
 export interface InboxFinishInput {
@@ -139,8 +141,9 @@ export function createInboxActivities(deps: ActivityDeps) {
         candidates.set(e.name, { name: e.name, size: e.size, mtime: e.mtime.getTime() });
       }
       if (candidates.size === 0) return { complete: [], waiting: [], refused, ignored, settings: settingsOf(inbox, deps.config) };
+      // stable_for 0: completeness by min_age alone, from the one listing
       if (stableMs > 0) await sleep(stableMs);
-      const second = new Map((await withSession(inbox, (s) => listOrEmpty(s, folders.source))).map((e) => [e.name, e]));
+      const second = stableMs > 0 ? new Map((await withSession(inbox, (s) => listOrEmpty(s, folders.source))).map((e) => [e.name, e])) : new Map(first.map((e) => [e.name, e]));
       const complete: ScannedFile[] = [];
       const waiting: string[] = [];
       const now = Date.now();
@@ -182,7 +185,7 @@ export function createInboxActivities(deps: ActivityDeps) {
         // everything in in_progress/<recent dates>/ that no batch lists yet
         const ledger = await readLedger(s, folders.state);
         const finished = await doneIds(s, folders.state);
-        const listed = new Set(ledger.flatMap((e) => e.files.map((f) => f.backup_path)));
+        const listed = new Set(ledger.flatMap((e) => e.files.map(fileKey)));
         const oldest = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (inbox.recover_days + 1) * 86_400_000;
         const dateDirs = (await listOrEmpty(s, folders.inProgress)).filter((e) => e.type === 'dir' && (parseFolderDate(e.name) ?? 0) >= oldest);
         const unlisted: BatchFile[] = [];
@@ -190,7 +193,8 @@ export function createInboxActivities(deps: ActivityDeps) {
           const dir = joinPath(folders.inProgress, d.name);
           for (const e of await s.list(dir)) {
             const p = joinPath(dir, e.name);
-            if (e.type === 'file' && match.test(e.name) && !hostileNameProblem(e.name) && !listed.has(p)) unlisted.push({ filename: e.name, backup_path: p });
+            const f = { filename: e.name, backup_path: p, size: e.size, mtime: e.mtime.getTime() };
+            if (e.type === 'file' && match.test(e.name) && !hostileNameProblem(e.name) && !listed.has(fileKey(f)) && !listed.has(p)) unlisted.push(f);
           }
         }
         unlisted.sort((a, b) => (a.backup_path < b.backup_path ? -1 : a.backup_path > b.backup_path ? 1 : 0));
@@ -235,7 +239,19 @@ export function createInboxActivities(deps: ActivityDeps) {
         signal: AbortSignal.timeout(inbox.api.timeout_ms),
       });
       const text = (await res.text().catch(() => '')).slice(0, 500);
-      if (res.ok) return { status: res.status, attempt, response: text };
+      if (res.ok) {
+        // record it at once (saves a round of the workflow per batch); if that fails, inboxFinishBatch does it
+        let recorded = false;
+        if (!inbox.done_dir) {
+          try {
+            await withSession(inbox, (s) => writeDone(s, inboxFolders(inbox).state, { id: input.batchId, outcome: 'submitted', at: new Date().toISOString(), files: input.files }));
+            recorded = true;
+          } catch (err) {
+            log.warn('inbox: the done marker could not be written after the submission; the workflow records it next', { batch: input.batchId, error: (err as Error).message });
+          }
+        }
+        return { status: res.status, attempt, response: text, recorded };
+      }
       const what = `The inbox API answered HTTP ${res.status} to batch ${input.batchId}${text ? `: ${text.replace(/\s+/g, ' ').slice(0, 300)}` : ''}`;
       if (res.status === 429 || res.status >= 500) {
         const wait = retryAfterMs(res.headers.get('retry-after'));

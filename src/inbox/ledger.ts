@@ -15,6 +15,14 @@ import { listOrEmpty, readText, writeText } from './sftp-ops';
 export interface BatchFile {
   filename: string;
   backup_path: string;
+  /** size and mtime (ms) when batched: a later file at the same path (a re-upload) is another file */
+  size?: number;
+  mtime?: number;
+}
+
+/** What identifies a file in the ledger: its path, size and mtime (path alone for entries without them). */
+export function fileKey(f: BatchFile): string {
+  return f.size === undefined || f.mtime === undefined ? f.backup_path : `${f.backup_path}\0${f.size}\0${f.mtime}`;
 }
 
 export interface LedgerEntry {
@@ -33,10 +41,10 @@ export interface DoneMarker {
 
 const LEDGER = 'batches.jsonl';
 
-/** The batch ID: a digest of the inbox name and the sorted paths of its files. */
+/** The batch ID: a digest of the inbox name and its files (path, size, mtime), in sorted order. */
 export function batchIdOf(inbox: string, files: readonly BatchFile[]): string {
   const h = crypto.createHash('sha256').update(inbox);
-  for (const p of files.map((f) => f.backup_path).sort()) h.update('\n').update(p);
+  for (const k of files.map(fileKey).sort()) h.update('\n').update(k);
   return h.digest('hex').slice(0, 20);
 }
 

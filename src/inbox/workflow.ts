@@ -135,7 +135,7 @@ export async function InboxBatchWorkflow(input: InboxBatchInput): Promise<InboxB
     }
     throw ApplicationFailure.create({ type: error.type, message: `batch ${batch.id}: ${error.message}`, nonRetryable: true, details: [{ status: error.status }] });
   }
-  const fin = await inboxFinishBatch({ inbox, batchId: batch.id, files: batch.files, outcome: 'submitted' });
+  const fin = r.recorded ? { files: batch.files } : await inboxFinishBatch({ inbox, batchId: batch.id, files: batch.files, outcome: 'submitted' });
   upsertSearchAttributes([{ key: InboxStatusKey, value: 'succeeded' }]);
   setCurrentDetails(`Inbox **${inbox}** batch ${batch.id}: ${batch.files.length} file(s) submitted (HTTP ${r.status}, attempt ${r.attempt}): ${short(names(batch.files), 10)}`);
   return { id: batch.id, status: 'submitted', http_status: r.status, attempts: r.attempt, files: fin.files };

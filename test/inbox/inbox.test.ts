@@ -170,3 +170,22 @@ test('at the start of a poll, files stranded in in_progress/ are batched again: 
     await receiver.close();
   }
 });
+
+test('a file re-uploaded under a name already submitted (after the first was removed from in_progress/) is submitted again, as a new batch', async () => {
+  const receiver = await startInboxReceiver({ secret: SECRET });
+  try {
+    const { config, name, base } = inboxTestConfig(receiver.url);
+    const date = today(config, name);
+    dropFiles(`${base}/input`, { 'same.pdf': pdf(1) }, new Date(Date.now() - 20_000));
+    await withWorker(config, async (client) => {
+      await poll(client, config, name);
+      fs.rmSync(localSftpPath(`${base}/in_progress/${date}/same.pdf`));
+      dropFiles(`${base}/input`, { 'same.pdf': pdf(2) }, new Date(Date.now() - 10_000));
+      await poll(client, config, name);
+    });
+    assert.equal(receiver.accepted().length, 2);
+    assert.deepEqual(receiver.accepted().map((r) => r.files[0].backup_path), [`${base}/in_progress/${date}/same.pdf`, `${base}/in_progress/${date}/same.pdf`]);
+  } finally {
+    await receiver.close();
+  }
+});

@@ -84,6 +84,8 @@ test('batch ID: from the inbox and the set of files, whatever their order', () =
   assert.notEqual(a, batchIdOf('y', [f('/i/1.pdf'), f('/i/2.pdf')]));
   assert.notEqual(a, batchIdOf('x', [f('/i/1.pdf')]));
   assert.match(a, /^[0-9a-f]{20}$/);
+  const sized = { ...f('/i/1.pdf'), size: 10, mtime: 1000 };
+  assert.notEqual(batchIdOf('x', [sized]), batchIdOf('x', [{ ...sized, mtime: 2000 }]), 'a re-upload at the same path is another batch');
 });
 
 test('signature: HMAC-SHA256 over "<timestamp>.<body>"; any change to body, timestamp or key is refused', () => {
