@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config';
 import { getExport, parseRunDate, yesterday } from '../config';
 import { runUrl } from '../activities/notify';
@@ -28,12 +28,16 @@ function formatMb(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1);
 }
 
-/** Live transfer progress from the pending activity's last heartbeat. */
-async function transferHeartbeat(handle: WorkflowHandle): Promise<TransferProgress | undefined> {
+/**
+ * Live transfer progress from the pending activity's last heartbeat, decoded like every other
+ * payload of this client: through its codecs (the encryption codec when `encryption` is on).
+ */
+export async function transferHeartbeat(handle: WorkflowHandle): Promise<TransferProgress | undefined> {
   const { raw } = await handle.describe();
   const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'transferFiles');
-  const payload = pending?.heartbeatDetails?.payloads?.[0];
-  return payload ? defaultPayloadConverter.fromPayload<TransferProgress>(payload) : undefined;
+  const payloads = pending?.heartbeatDetails?.payloads;
+  if (!payloads?.length) return undefined;
+  return (await decodeFromPayloadsAtIndex<TransferProgress>(handle.client.options.loadedDataConverter, 0, payloads)) ?? undefined;
 }
 
 function progressLine(p: ExportProgress, hb: TransferProgress | undefined, width = 24): string {
@@ -52,14 +56,27 @@ async function waitWithProgress(handle: WorkflowHandle<typeof ExportWorkflow>, t
   void result.finally(() => (finished = true)).catch(() => undefined);
   const started = Date.now();
   let last = '';
+  let heartbeatProblem: string | undefined;
   while (!finished) {
+    let p: ExportProgress | undefined;
     try {
-      const p = await handle.query(exportProgressQuery);
-      const hb = p.step === 'transfer' ? await transferHeartbeat(handle) : undefined;
+      p = await handle.query(exportProgressQuery);
+    } catch {
+      // the query needs a worker; keep waiting
+    }
+    if (p) {
+      let hb: TransferProgress | undefined;
+      if (p.step === 'transfer') {
+        try {
+          hb = await transferHeartbeat(handle);
+        } catch (err) {
+          // shown, not swallowed: a wrong or missing encryption key must not look like "no progress"
+          if (heartbeatProblem === undefined) process.stderr.write(`\r\x1b[2Kprogress unavailable: the transfer's heartbeat could not be decoded: ${(err as Error).message}\n`);
+          heartbeatProblem = (err as Error).message;
+        }
+      }
       last = `  ${progressLine(p, hb)}  (${Math.round((Date.now() - started) / 1000)} s)`;
       process.stdout.write(`\r\x1b[2K${last}`);
-    } catch {
-      /* the query needs a worker; keep waiting */
     }
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 500))]);
   }
