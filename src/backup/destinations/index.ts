@@ -1,5 +1,6 @@
 import type { ActivityDeps } from '../../activities';
-import { sftpEndpointFromConfig } from '../../activities/sftp-endpoint';
+import { sftpEndpointFor } from '../../activities/sftp-endpoint';
+import { DEFAULT_CONNECTION, sftpConnection } from '../../config';
 import { createStorage } from '../../gcs/client';
 import type { BackupConfig } from '../config';
 import { permanentFailure } from '../../activities/failures';
@@ -15,10 +16,10 @@ export { joinRel } from './types';
 export function openDestination(deps: ActivityDeps, backupName: string, b: BackupConfig): BackupDestination {
   const d = b.destination;
   if (d.type === 'sftp') {
-    const name = d.sftp ?? 'default';
-    const conn = (deps.config.connections?.sftp as Record<string, typeof deps.config.sftp> | undefined)?.[name] ?? (name === 'default' ? deps.config.sftp : undefined);
-    if (!conn) throw permanentFailure('ConfigInvalid', `backups.${backupName}.destination.sftp: unknown SFTP connection "${name}"`);
-    return new SftpDestination(deps.sftpPool, sftpEndpointFromConfig(conn), d.directory ?? conn.directory, {
+    const name = d.sftp ?? DEFAULT_CONNECTION;
+    if (!deps.config.connections.sftp[name]) throw permanentFailure('ConfigInvalid', `backups.${backupName}.destination.sftp: unknown SFTP connection "${name}"`);
+    const conn = sftpConnection(deps.config, name);
+    return new SftpDestination(deps.sftpPool, sftpEndpointFor(deps.config, name), d.directory ?? conn.directory, {
       tempSuffix: conn.temp_suffix,
       publishMode: conn.publish_mode,
       transfer: deps.config.transfer,
