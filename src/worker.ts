@@ -36,7 +36,7 @@ let runtimeInstalled = false;
  * and, for a worker serving /metrics, the SDK's Prometheus exporter on a private loopback address
  * (src/metrics/server.ts merges it into our page). Returns false when it was installed already.
  */
-function installRuntime(sdkMetricsAddress?: string): boolean {
+export function installRuntime(sdkMetricsAddress?: string): boolean {
   if (runtimeInstalled) return false;
   runtimeInstalled = true;
   const level = (process.env.BQSFTP_LOG_LEVEL || 'INFO').toUpperCase() as LogLevel;

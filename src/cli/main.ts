@@ -3,7 +3,7 @@ import { isConfigError } from '../config';
 import { CliFailure, EXIT_FAILURE, EXIT_REFUSED } from './output';
 import { registerSftpCommands } from './sftp';
 import { registerRunCommands } from './runs';
-import { registerWorkerCommand } from './worker';
+import { registerReplayCommand, registerWorkerCommand } from './worker';
 import { registerScheduleCommands } from './schedules';
 import { registerServeCommand } from './serve';
 import { registerCodecServerCommand } from './codec-server';
@@ -30,6 +30,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommands(program);
   registerWorkerCommand(program);
+  registerReplayCommand(program);
   registerScheduleCommands(program);
   registerServeCommand(program);
   registerCodecServerCommand(program);

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { runWorker, type WorkerRole } from '../worker';
-import { addConfigOption, loadCliConfig } from './config-option';
+import { installRuntime, runWorker, workerBuildId, type WorkerRole } from '../worker';
+import { fetchHistories, replayHistories } from '../replay';
+import { addConfigOption, clientFor, loadCliConfig } from './config-option';
 
 export function registerWorkerCommand(program: Command): void {
   addConfigOption(
@@ -23,4 +24,34 @@ function parsePort(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port number between 1 and 65535, e.g. 9464');
   return n;
+}
+
+/** `bq-sftp replay`: replay recorded histories (default: every open run) against this build's workflow code. */
+export function registerReplayCommand(program: Command): void {
+  addConfigOption(
+    program
+      .command('replay')
+      .description("replay the histories of runs (default: every open run) against this build's workflow code; exit 1 when one would break — run it before a rollout")
+      .option('--query <filter>', 'a Temporal List filter choosing the runs', "ExecutionStatus = 'Running'")
+      .option('--limit <n>', 'the most runs to replay', (v) => Number(v), 1000)
+      .option('--json', 'machine-readable output'),
+  ).action(async (opts: { config?: string; query: string; limit: number; json?: boolean }) => {
+    const config = loadCliConfig(opts);
+    process.env.BQSFTP_LOG_LEVEL ??= 'WARN'; // the replay worker's state changes are no news here
+    installRuntime();
+    const client = await clientFor(config);
+    try {
+      const histories = await fetchHistories(client, opts.query, opts.limit);
+      const outcomes = await replayHistories(config, histories);
+      const failed = outcomes.filter((o) => !o.ok);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ build_id: workerBuildId(), replayed: outcomes.length, failed }, null, 2)}\n`);
+      else {
+        process.stdout.write(`replayed ${outcomes.length} run${outcomes.length === 1 ? '' : 's'} against build ${workerBuildId()}: ${failed.length} would break\n`);
+        for (const f of failed) process.stdout.write(`  ${f.workflowType} ${f.workflowId}: ${f.error}\n`);
+      }
+      if (failed.length > 0) process.exitCode = 1;
+    } finally {
+      await client.connection.close();
+    }
+  });
 }
