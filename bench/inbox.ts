@@ -30,7 +30,7 @@ export interface P6Result {
 export async function p6(opts: { info: StackInfo; benchDir: string; rounds: number; files?: number; log: (s: string) => void; maxParallel?: number }): Promise<P6Result> {
   const { info, benchDir, rounds, log } = opts;
   const files = opts.files ?? 1000;
-  const maxParallel = opts.maxParallel ?? 16;
+  const maxParallel = opts.maxParallel ?? Number(process.env.BENCH_P6_PARALLEL || 16);
   const jail = info.sftp.keyUser.localRoot;
   const { uid, gid } = fs.statSync(path.join(jail, 'upload'));
   const names = Array.from({ length: files }, (_, i) => `doc-${String(i).padStart(5, '0')}.pdf`);
