@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Server, utils } from 'ssh2';
 import { runSftpCli } from '../../src/cli/sftp';
+import { resolveSftpSettings } from '../../src/sftp/settings';
 import { createProgressBar } from '../../src/cli/progress';
 import { createStorage } from '../../src/gcs/client';
 import { sha256, stack, uniqueId } from '../helpers/stack';
@@ -448,5 +449,54 @@ void describe('host-key discovery (issue 19 item 10)', () => {
       await srv.close();
       removeRemoteDir('password', dir);
     }
+  });
+});
+
+void describe('settings through the config schema (issue 19 item 14)', () => {
+  const block = (extra: Record<string, unknown> = {}) => ({
+    host: info.sftp.host,
+    port: info.sftp.port,
+    username: info.sftp.passwordUser.username,
+    password: info.sftp.passwordUser.password,
+    directory: '/upload',
+    host_key: info.sftp.hostKeyFingerprint,
+    ...extra,
+  });
+  const write = (obj: unknown) => {
+    const file = path.join(tmp, `settings-${uniqueId('s')}.json`);
+    fs.writeFileSync(file, JSON.stringify(obj));
+    return file;
+  };
+
+  test('a publish_mode typo is exit 2 naming the field (not a silent "rename"); in_place is honoured', async () => {
+    const typo = write({ sftp: block({ publish_mode: 'renmae' }) });
+    failed(await cli(['ls', '-c', typo]), 2, /sftp\.publish_mode in .*: must be one of rename, in_place/);
+    const named = write({ connections: { sftp: { partner: block({ publish_mode: 'inplace' }) } } });
+    failed(await cli(['ls', '-c', named, '--connection', 'partner']), 2, /connections\.sftp\.partner\.publish_mode in .*: must be one of rename, in_place/);
+    assert.equal(resolveSftpSettings({ config: write({ sftp: block({ publish_mode: 'in_place' }) }) }, {}).publishMode, 'in_place');
+    assert.equal(resolveSftpSettings({ config: write({ sftp: block() }) }, {}).publishMode, 'rename');
+  });
+
+  test('other fields of the block are checked like the config: temp_suffix, an unknown key, ciphers from the flag', async () => {
+    failed(await cli(['ls', '-c', write({ sftp: block({ temp_suffix: 'a/b' }) })]), 2, /sftp\.temp_suffix in .*: must not contain '\/'/);
+    failed(await cli(['ls', '-c', write({ sftp: block({ hots: 'x' }) })]), 2, /sftp\.hots in .*: unknown key \(did you mean "host"\?\)/);
+    failed(await cli(['ls', '-c', write({ sftp: block({ ready_timeout_ms: 'soon' }) })]), 2, /sftp\.ready_timeout_ms in .*: must be a number/);
+    failed(await cli(['ls', '-c', write({ sftp: block() }), '--ciphers', ',']), 2, /--ciphers: must list at least one cipher/);
+  });
+
+  test('flags win over the config file, which wins over SFTP_* variables, field by field', () => {
+    const env = { SFTP_HOST: 'env-host', SFTP_USERNAME: 'env-user', SFTP_PASSWORD: 'env-pw', SFTP_DIRECTORY: '/from-env', SFTP_PORT: '2201' };
+    const cfg = write({ sftp: { host: 'file-host', username: 'file-user', password: 'file-pw', directory: '/from-file' } });
+    const fromEnv = resolveSftpSettings({}, env);
+    assert.deepEqual([fromEnv.endpoint.host, fromEnv.endpoint.port, fromEnv.directory, fromEnv.endpoint.password], ['env-host', 2201, '/from-env', 'env-pw']);
+    const fromFile = resolveSftpSettings({ config: cfg }, env);
+    assert.deepEqual([fromFile.endpoint.host, fromFile.endpoint.port, fromFile.directory, fromFile.endpoint.password], ['file-host', 2201, '/from-file', 'file-pw']);
+    const fromFlags = resolveSftpSettings({ config: cfg, host: 'flag-host', port: '2202', directory: '/from-flag/', password: 'flag-pw' }, env);
+    assert.deepEqual([fromFlags.endpoint.host, fromFlags.endpoint.port, fromFlags.directory, fromFlags.endpoint.password], ['flag-host', 2202, '/from-flag', 'flag-pw']);
+    // a key on the command line outranks the file's password (one way to log in)
+    const withKey = resolveSftpSettings({ config: cfg, key: info.sftp.keyUser.privateKeyPath, passphrase: 'pp' }, env);
+    assert.equal(withKey.endpoint.password, undefined);
+    assert.match(String(withKey.endpoint.privateKey), /PRIVATE KEY/);
+    assert.throws(() => resolveSftpSettings({ config: cfg, port: 'abc' }, env), /The port "abc" \(the command line\) is not a port number/);
   });
 });
