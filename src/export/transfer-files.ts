@@ -190,7 +190,7 @@ export function createTransferFiles(deps: { config: Config; storage: Storage; sf
               tempSuffix,
               mode: sftp.publish_mode,
               signal: AbortSignal.any([signal, watchdog.signal]),
-              hash: pgp ? ['sha256'] : exp.checksums ? ['md5'] : [],
+              hash: exp.checksums ? [pgp ? 'sha256' : 'md5'] : [],
               mtime: o.updated,
               chunkSize: transfer.chunk_size,
               concurrency: transfer.requests_in_flight,

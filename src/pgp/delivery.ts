@@ -33,6 +33,7 @@ export interface PgpFileRecord {
   /** what is on SFTP */
   name: string;
   size: number;
+  /** sha256 of the encrypted bytes, when the export has checksums on ('' otherwise) */
   sha256: string;
 }
 
@@ -168,7 +169,7 @@ export async function pgpDeliveryFor(
       return fileList(objects).map((f) => ({
         name: f.name,
         size: f.size,
-        sha256: f.sha256,
+        ...(f.sha256 ? { sha256: f.sha256 } : {}),
         plaintext: { name: f.plaintext_name, size: f.plaintext_size, sha256: f.plaintext_sha256, md5: md5s[f.plaintext_name] },
       }));
     },
@@ -230,6 +231,7 @@ export async function verifyPgpDelivery(
       checksumMismatches.push({ name, gcs_md5: gcsMd5, sftp_md5: rec.plaintext_md5 });
       continue;
     }
+    if (!rec.sha256) continue; // transferred without checksums: no encrypted sha256 to compare with
     const hash = createHash('sha256');
     for await (const chunk of s.createReadStream(`${o.destination}/${name}`)) hash.update(chunk as Buffer);
     const sha = hash.digest('hex');
