@@ -88,6 +88,18 @@ test('SIGKILL of the worker mid-file: the run finishes and every published file 
     assert.equal(summary.files_skipped.length + summary.files_transferred, FILES);
     assert.equal(summary.pgp?.files.length, FILES, 'every file has its record, the skipped ones too');
     assert.ok(!worker.log().includes(us.passphrase) && !worker.log().includes('PRIVATE KEY'), 'no secret in the worker log');
+    // the history, payloads decoded: fingerprints at most, never a key or the passphrase
+    const texts: string[] = [];
+    const walk = (v: unknown): void => {
+      if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      else if (typeof v === 'string') texts.push(v);
+    };
+    walk(await handle.fetchHistory());
+    const history = texts.join('\n');
+    assert.ok(history.includes(us.fingerprint), 'positive control: the signer fingerprint is in the summary');
+    assert.ok(!history.includes(us.passphrase) && !history.includes('PRIVATE KEY') && !history.includes(us.secretArmored.split('\n')[3]), 'no key or passphrase in the history');
   } finally {
     await worker.stop();
     removeLocalFolder(folder);
