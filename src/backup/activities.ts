@@ -50,6 +50,8 @@ export interface ExtractResult {
   bigquery_num_rows?: number;
   /** seconds in BigQuery's extract job(s) and in the worker's Parquet writer */
   seconds: { extract: number; parquet_writer: number };
+  /** a retried attempt converted the earlier attempt's complete JSON extract instead of extracting again */
+  extract_reused: boolean;
 }
 
 export interface BackupFile {
@@ -135,6 +137,9 @@ export interface BackupRestoreResult {
   ok: boolean;
   tables: RestoreTableResult[];
 }
+
+const SOURCE_COMPLETE = '_COMPLETE.json';
+const storageFile = (storage: Storage, bucket: string, name: string) => storage.bucket(bucket).file(name);
 
 const EXT: Record<string, string> = { PARQUET: 'parquet', AVRO: 'avro', JSON: 'json', CSV: 'csv' };
 const BQ_FORMAT: Record<string, string> = { PARQUET: 'PARQUET', AVRO: 'AVRO', JSON: 'NEWLINE_DELIMITED_JSON', CSV: 'CSV' };
@@ -272,9 +277,24 @@ export function createBackupActivities(deps: ActivityDeps) {
     const prefix = stagingPrefix(input.backup, date, input.table);
     const signal = Context.current().cancellationSignal;
     const state = { step: 'metadata', rows: 0 };
+    // An attempt that died while writing Parquet left the JSON extract complete in staging, with a
+    // marker written once the extract job finished: the retry converts it again instead of
+    // extracting the table again (a marker, not the heartbeat: heartbeats reach the server throttled).
+    const marker = storageFile(deps.storage, bucket, `${prefix}_source/${SOURCE_COMPLETE}`);
     return withTicker(every(), () => state, async () => {
       const meta = await withFailureMapping('BigQuery', () => tableMetadata(deps.bigquery, project, b.dataset, input.table));
-      await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
+      const previous = await withFailureMapping('Cloud Storage', async () => {
+        if (b.format !== 'PARQUET' || activityInfo().attempt === 1) return undefined;
+        const [exists] = await marker.exists();
+        return exists ? (JSON.parse((await marker.download())[0].toString('utf8')) as { job_ids: string[] }) : undefined;
+      });
+      const resumeSource = previous !== undefined;
+      await withFailureMapping('Cloud Storage', async () => {
+        if (!resumeSource) return deletePrefix(deps.storage, bucket, prefix);
+        const [parts] = await deps.storage.bucket(bucket).getFiles({ prefix, autoPaginate: true });
+        await Promise.all(parts.filter((f) => !f.name.startsWith(`${prefix}_source/`)).map((f) => f.delete({ ignoreNotFound: true })));
+      });
+      if (resumeSource) log.info('resuming: the JSON extract of an earlier attempt is complete in staging; converting it again', { table: input.table });
       const key = deps.config.bigquery?.api_endpoint ?? 'bigquery.googleapis.com';
       const jobPrefix = `bqsftp_backup_${input.backup}_${date.replace(/-/g, '')}_${input.table}_`.slice(0, 900);
       const extract = (format: string, uris: string[], compression: string) =>
@@ -296,9 +316,10 @@ export function createBackupActivities(deps: ActivityDeps) {
       let rowCount = meta.numRows ?? 0;
 
       const tryNative =
-        b.format !== 'PARQUET' ||
+        !resumeSource &&
+        (b.format !== 'PARQUET' ||
         b.parquet_writer === 'bigquery' ||
-        (b.parquet_writer === 'auto' && (await withFailureMapping('BigQuery', () => bigQueryWritesParquet(deps, key, bucket))));
+          (b.parquet_writer === 'auto' && (await withFailureMapping('BigQuery', () => bigQueryWritesParquet(deps, key, bucket)))));
       if (tryNative) {
         state.step = 'extract';
         try {
@@ -321,13 +342,17 @@ export function createBackupActivities(deps: ActivityDeps) {
         }
       }
       if (b.format === 'PARQUET' && !writer) {
-        if (!tryNative) await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
         if (b.compression !== 'SNAPPY' && b.compression !== 'NONE') {
           throw permanentFailure('FormatUnsupported', `the worker's Parquet writer does Snappy or no compression, not ${b.compression}: set compression to SNAPPY`);
         }
-        state.step = 'extract (JSON, for the worker-side Parquet writer)';
-        const job = await timed('extract', () => extract('NEWLINE_DELIMITED_JSON', [`gs://${bucket}/${prefix}_source/rows-*.json`], 'NONE'));
-        jobIds.push(job.jobId);
+        if (previous) {
+          jobIds.push(...previous.job_ids);
+        } else {
+          state.step = 'extract (JSON, for the worker-side Parquet writer)';
+          const job = await timed('extract', () => extract('NEWLINE_DELIMITED_JSON', [`gs://${bucket}/${prefix}_source/rows-*.json`], 'NONE'));
+          jobIds.push(job.jobId);
+          await withFailureMapping('Cloud Storage', () => marker.save(JSON.stringify({ job_ids: jobIds }), { resumable: false, contentType: 'application/json' }));
+        }
         state.step = 'writing Parquet';
         rowCount = await timed('parquet_writer', () => withFailureMapping('Cloud Storage', () => convertToParquet(deps.storage, bucket, prefix, meta.schema, b, state, signal)));
         await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, `${prefix}_source/`));
@@ -352,6 +377,7 @@ export function createBackupActivities(deps: ActivityDeps) {
         row_count: rowCount,
         bigquery_num_rows: meta.numRows,
         seconds,
+        extract_reused: resumeSource,
       };
     });
   }
@@ -656,7 +682,8 @@ async function convertToParquet(
   state: { rows: number },
   signal: AbortSignal,
 ): Promise<number> {
-  const [sources] = await storage.bucket(bucket).getFiles({ prefix: `${prefix}_source/`, autoPaginate: true });
+  const [all] = await storage.bucket(bucket).getFiles({ prefix: `${prefix}_source/`, autoPaginate: true });
+  const sources = all.filter((f) => !f.name.endsWith(`/${SOURCE_COMPLETE}`));
   sources.sort((x, y) => x.name.localeCompare(y.name));
   let part = 0;
   let current: { file: StreamingParquetFile; done: Promise<void>; end: () => void } | undefined;

@@ -118,3 +118,45 @@ for (let trial = 1; trial <= TRIALS; trial++) {
     }
   });
 }
+
+test('Backup R1b: SIGKILL while the worker writes Parquet; the retry converts the earlier JSON extract, no second extract', async () => {
+  const info = stack();
+  const { config, name } = backupTestConfig({ destination: { type: 'sftp' }, tables: [BACKUP_DEMO_BIG_TABLE] });
+  const { default: _default, ...named } = config.connections.sftp;
+  const configPath = path.join(tmp, `${name}.json`);
+  fs.writeFileSync(configPath, JSON.stringify({ ...config, connections: { ...config.connections, sftp: named } }), { mode: 0o600 });
+  client ??= await clientFor(config);
+  const logPath = path.join(tmp, `${name}.log`);
+  const date = '2025-05-02';
+  const source = `${stagingPrefix(name, date, BACKUP_DEMO_BIG_TABLE)}_source/`;
+  let worker = await WorkerProcess.start({ configPath, logPath, env: { BQSFTP_LOG_LEVEL: 'WARN' } });
+  try {
+    const handle = await client.workflow.start(BackupWorkflow, { taskQueue: config.temporal.task_queue, workflowId: backupWorkflowId(name, date), args: [{ backup: name, date }] });
+    await waitFor('the JSON extract complete in staging', async () => ((await storage().bucket(info.gcs.bucket).file(`${source}_COMPLETE.json`).exists())[0] ? true : undefined), 240_000);
+    await sleep(Math.floor(Math.random() * 1000));
+    const convertingAtKill = (await storage().bucket(info.gcs.bucket).getFiles({ prefix: source }))[0].length > 0;
+    await worker.kill();
+    worker = await WorkerProcess.start({ configPath, logPath, env: { BQSFTP_LOG_LEVEL: 'WARN' } });
+    const result = await handle.result();
+    assert.equal(result.success, 1, JSON.stringify(result));
+    assert.equal(result.tables[0].rows, BACKUP_DEMO_BIG_ROWS);
+    const attempts = (await activityAttempts(handle)).backupExtractTable ?? 0;
+    const events = (await handle.fetchHistory()).events ?? [];
+    const extracted = events
+      .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data)
+      .filter((d): d is Uint8Array => Boolean(d))
+      .map((d) => JSON.parse(Buffer.from(d).toString('utf8')) as { extract_reused?: boolean; job_ids?: string[] })
+      .find((x) => x.extract_reused !== undefined);
+    reportFigures('Backup R1b worker SIGKILL while writing Parquet', { converting_at_kill: convertingAtKill, extract_attempts: attempts, extract_reused: extracted?.extract_reused });
+    if (convertingAtKill) {
+      assert.ok(attempts >= 2, 'the killed attempt was retried');
+      assert.equal(extracted?.extract_reused, true, 'the retry converted the earlier extract instead of extracting again');
+      assert.equal(extracted?.job_ids?.length, 1);
+    }
+    const dir = path.join(localSftpPath(config.sftp!.directory), 'GCP/bigquery', BACKUP_DEMO_DATASET, BACKUP_DEMO_BIG_TABLE, date);
+    assert.equal(readParquet([path.join(dir, 'part-00000.parquet')]).rows, BACKUP_DEMO_BIG_ROWS);
+    assert.deepEqual((await storage().bucket(info.gcs.bucket).getFiles({ prefix: stagingPrefix(name, date, BACKUP_DEMO_BIG_TABLE) }))[0].length, 0, 'staging empty');
+  } finally {
+    await worker.stop();
+  }
+});
