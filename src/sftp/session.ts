@@ -410,15 +410,25 @@ export class SftpSession {
         hashes: hashes.map((x) => x.h),
       });
       const h = handle;
-      if (opts.mtime) {
-        const t = Math.floor(opts.mtime.getTime() / 1000);
-        await this.call('set modification time of', target, (cb) => this.sftp.futimes(h, t, t, cb));
-      }
-      handle = undefined;
-      await this.closeHandle(h, target);
       if (opts.signal?.aborted) throw abortError(opts.signal);
+      // every byte is acknowledged: check it before the file is closed and published
       const digests: Record<string, string> = Object.fromEntries(hashes.map((x) => [x.algo, x.h.digest('hex')]));
       await opts.verify?.({ bytes, hashes: digests });
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      // mtime and close sent together (one round trip, one socket write); the rename only once
+      // the close succeeded, so a file the server could not complete is never published
+      const t = opts.mtime ? Math.floor(opts.mtime.getTime() / 1000) : undefined;
+      handle = undefined;
+      const sock = (this.client as unknown as { _sock?: { cork?(): void; uncork?(): void } })._sock;
+      sock?.cork?.();
+      const steps = [
+        ...(t !== undefined ? [this.call('set modification time of', target, (cb) => this.sftp.futimes(h, t, t, cb))] : []),
+        this.closeHandle(h, target),
+      ];
+      sock?.uncork?.();
+      const failed = (await Promise.allSettled(steps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      if (opts.signal?.aborted) throw abortError(opts.signal);
       if (mode === 'rename') await this.rename(target, finalPath);
       return { bytes, remotePath: finalPath, hashes: digests };
     } catch (err) {
