@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --size-mib 1024 --rounds 3 --only P0,P1,P2,P2W,P3,P4 --rtt-ms 20 --lean --split --json]
+ * npm run bench [-- --size-mib 1024 --rounds 3 --only P0,P1,P1M,P2,P2W,P3,P4 --rtt-ms 20 --lean --split --cipher aes128-gcm@openssh.com --peer rclone --json]
  * Measures our transfer against OpenSSH's own sftp in the same run, on the local stack.
  */
 import crypto from 'node:crypto';
@@ -22,6 +22,7 @@ import { p6 } from './inbox';
 import { p9 } from './pgp';
 import { p8 } from './etl';
 import { p7 } from './backup';
+import { p5 } from './ingest';
 import { cliStart } from './cli-start';
 import { fmt, range, stat, type Stat } from './stats';
 
@@ -155,6 +156,7 @@ async function p1(configPath: string) {
   const rclone: number[] = [];
   const rss: number[] = [];
   const base: number[] = [];
+  const launcher: number[] = [];
   const rcloneBin = PEER_RCLONE ? ensureRclone(repoRoot, log) : undefined;
   try {
     for (let i = 0; i < ROUNDS; i++) {
@@ -167,8 +169,9 @@ async function p1(configPath: string) {
         rclone.push(rcloneCopy({ bin: rcloneBin, info, benchDir, prefix: 'bench_p1/20250108/', remoteDir: '/upload/bench', cipher: CIPHER, settings: RCLONE_SETTINGS.large }));
       }
       clearJailDir('/upload/bench');
-      base.push(procStatusMb(worker.pid, 'VmRSS'));
-      fs.writeFileSync(`/proc/${worker.pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
+      const wpid = workerProcessPid(worker.pid);
+      base.push(procStatusMb(wpid, 'VmRSS'));
+      fs.writeFileSync(`/proc/${wpid}/clear_refs`, '5'); // resets VmHWM to the current RSS
       const handle = await client.workflow.start('TransferWorkflow', {
         taskQueue: config.temporal.task_queue,
         workflowId: `bench-p1-${Date.now()}-${i}`,
@@ -176,7 +179,8 @@ async function p1(configPath: string) {
       });
       await handle.result();
       ours.push(activitySeconds(await handle.fetchHistory(), 'transferFiles'));
-      rss.push(procStatusMb(worker.pid, 'VmHWM'));
+      rss.push(procStatusMb(wpid, 'VmHWM'));
+      if (wpid !== worker.pid) launcher.push(procStatusMb(worker.pid, 'VmRSS'));
       log(`  round ${i + 1}: openssh ${fmt(ref.at(-1)!)} s (default cipher ${fmt(refDefault.at(-1)!)} s)${rcloneBin ? `, rclone ${fmt(rclone.at(-1)!)} s` : ''}, ours ${fmt(ours.at(-1)!)} s, worker peak RSS ${fmt(rss.at(-1)!, 0)} MB (${fmt(base.at(-1)!, 0)} MB before the transfer)`);
     }
   } finally {
@@ -191,8 +195,73 @@ async function p1(configPath: string) {
     size_mib: SIZE_MIB, cipher: CIPHER, lean: Boolean(LEAN_ENV.NODE_OPTIONS), split: SPLIT, ours_s: o, openssh_s: rf, ratio: rf.median / o.median, ours_mib_s: SIZE_MIB / o.median,
     openssh_default_cipher_s: stat(refDefault),
     ...(rc ? { rclone_s: rc, rclone_ratio: rc.median / o.median, rclone_version: RCLONE_VERSION, rclone_settings: RCLONE_SETTINGS.large.join(' ') } : {}),
-    peak_rss_mb: stat(rss), baseline_rss_mb: stat(base),
+    peak_rss_mb: stat(rss), baseline_rss_mb: stat(base), ...(launcher.length ? { lean_launcher_rss_mb: stat(launcher) } : {}),
   };
+}
+
+/**
+ * P1M (issue 20): one large object and MIXED_SMALL small ones in one TransferWorkflow run by a
+ * default `bq-sftp worker` (no lean flags from the bench): its time and the worker's peak RSS.
+ */
+async function p1Mixed(configPath: string) {
+  log(`P1M: one ${SIZE_MIB} MiB object + ${MIXED_SMALL} × 64 KiB objects in one run, default worker (${ROUNDS} rounds)`);
+  const prefix = 'bench_p1m/20250108/';
+  const big = `${prefix}P1M_20250108-000000000000.bin`;
+  const [exists] = await bucket.file(big).exists();
+  if (!exists || Number((await bucket.file(big).getMetadata())[0].size) !== SIZE_MIB * 1024 * 1024) {
+    const local = path.join(benchDir, `p1-${SIZE_MIB}MiB.bin`);
+    makeRandomFile(local, SIZE_MIB * 1024 * 1024);
+    await bucket.upload(local, { destination: big, resumable: false });
+  }
+  const [existing] = await bucket.getFiles({ prefix });
+  const have = new Set(existing.map((f) => f.name));
+  const small = Array.from({ length: MIXED_SMALL }, (_, i) => `${prefix}P1M_20250108-s${String(i).padStart(11, '0')}.bin`).filter((n) => !have.has(n));
+  for (let i = 0; i < small.length; i += 32) await Promise.all(small.slice(i, i + 32).map((n) => bucket.file(n).save(crypto.randomBytes(64 * 1024), { resumable: false })));
+  const config = loadConfig({ path: configPath });
+  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p1m-worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', ...LEAN_ENV } });
+  const client = await clientFor(config);
+  const ours: number[] = [];
+  const rss: number[] = [];
+  const base: number[] = [];
+  const after: number[] = [];
+  const launcher: number[] = [];
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      clearJailDir('/upload/bench');
+      const wpid = workerProcessPid(worker.pid);
+      base.push(procStatusMb(wpid, 'VmRSS'));
+      fs.writeFileSync(`/proc/${wpid}/clear_refs`, '5');
+      const handle = await client.workflow.start('TransferWorkflow', {
+        taskQueue: config.temporal.task_queue,
+        workflowId: `bench-p1m-${Date.now()}-${i}`,
+        args: [{ exportName: 'bench_p1m', date: DATE, gcsPath: `gs://${info.gcs.bucket}/${prefix}` }],
+      });
+      await handle.result();
+      ours.push(activitySeconds(await handle.fetchHistory(), 'transferFiles'));
+      rss.push(procStatusMb(wpid, 'VmHWM'));
+      after.push(procStatusMb(wpid, 'VmRSS'));
+      if (wpid !== worker.pid) launcher.push(procStatusMb(worker.pid, 'VmRSS'));
+      log(`  round ${i + 1}: ${fmt(ours.at(-1)!)} s, worker peak RSS ${fmt(rss.at(-1)!, 0)} MB (${fmt(base.at(-1)!, 0)} MB before, ${fmt(after.at(-1)!, 0)} MB after)`);
+    }
+  } finally {
+    await client.connection.close();
+    await worker.stop();
+  }
+  return { size_mib: SIZE_MIB, small_files: MIXED_SMALL, cipher: CIPHER, ours_s: stat(ours), peak_rss_mb: stat(rss), baseline_rss_mb: stat(base), after_rss_mb: stat(after), ...(launcher.length ? { lean_launcher_rss_mb: stat(launcher) } : {}) };
+}
+
+/**
+ * The process doing the work: `bq-sftp worker` starts itself again with the lean memory settings
+ * (bin/lean-worker.js) and that child is the worker; its launcher (a bare node, reported apart)
+ * only passes signals on.
+ */
+function workerProcessPid(pid: number): number {
+  try {
+    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return kids.length === 1 ? kids[0] : pid;
+  } catch {
+    return pid;
+  }
 }
 
 /** VmRSS / VmHWM of a process, in MB. */
@@ -270,12 +339,19 @@ async function smallFiles(label: string, exportName: string, count: number, conf
   const dir = await ensureSmallFiles(exportName, count);
   const ours: number[] = [];
   const ref: number[] = [];
+  const rclone: number[] = [];
+  const rcloneBin = PEER_RCLONE && sftpPort === info.sftp.port ? ensureRclone(repoRoot, log) : undefined;
   const cpu = { ours_machine_ms_per_file: [] as number[], ours_node_ms_per_file: [] as number[], ours_gcs_ms_per_file: [] as number[], openssh_machine_ms_per_file: [] as number[] };
   for (let i = 0; i < ROUNDS; i++) {
     clearJailDir('/upload/bench');
     const r = cpuOf(() => sftpBatch(info, benchDir, [`put ${dir}/* /upload/bench/`], sftpPort));
     ref.push(r.value);
     cpu.openssh_machine_ms_per_file.push((r.machine / count) * 1000);
+    if (rcloneBin) {
+      clearJailDir('/upload/bench');
+      rclone.push(rcloneCopy({ bin: rcloneBin, info, benchDir, prefix: `${exportName}/20250108/`, remoteDir: '/upload/bench', cipher: CIPHER, settings: RCLONE_SETTINGS.small }));
+      log(`  round ${i + 1}: rclone ${fmt(count / rclone.at(-1)!, 0)} files/s`);
+    }
     clearJailDir('/upload/bench');
     const o = cpuOf(() => runChild('transfer', configPath, exportName));
     ours.push(o.value.seconds);
@@ -288,7 +364,11 @@ async function smallFiles(label: string, exportName: string, count: number, conf
   const o = stat(ours.map((s) => count / s));
   const rf = stat(ref.map((s) => count / s));
   const cpuStats = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, stat(v)]));
-  return { label, files: count, ours_files_per_s: o, openssh_files_per_s: rf, ratio: o.median / rf.median, cpu: cpuStats };
+  const rc = rclone.length ? stat(rclone.map((s) => count / s)) : undefined;
+  return {
+    label, files: count, cipher: CIPHER, ours_files_per_s: o, openssh_files_per_s: rf, ratio: o.median / rf.median, cpu: cpuStats,
+    ...(rc ? { rclone_files_per_s: rc, rclone_ratio: o.median / rc.median, rclone_version: RCLONE_VERSION, rclone_settings: RCLONE_SETTINGS.small.join(' ') } : {}),
+  };
 }
 
 async function p2(configPath: string) {
@@ -379,19 +459,23 @@ async function main(): Promise<void> {
   await requireStack();
   const configPath = benchConfig();
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, loopback`;
-  log(`bq-sftp bench on ${machine}\n`);
-  const results: Record<string, unknown> = { machine, date: new Date().toISOString() };
+  setReferenceCipher(CIPHER);
+  log(`bq-sftp bench on ${machine}; cipher ${CIPHER} for every SSH client (ours, OpenSSH sftp -c${PEER_RCLONE ? ', rclone' : ''}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  const results: Record<string, unknown> = { machine, date: new Date().toISOString(), cipher: CIPHER, load_average_at_start: os.loadavg() };
   if (ONLY.includes('P0')) results.P0 = cliStart({ root: repoRoot, rounds: ROUNDS, log });
   if (ONLY.includes('P1')) results.P1 = await p1(configPath);
+  if (ONLY.includes('P1M')) results.P1M = await p1Mixed(configPath);
   if (ONLY.includes('P2')) results.P2 = await p2(configPath);
   if (ONLY.includes('P2W')) results.P2W = await p2Wan();
   if (ONLY.includes('P3')) results.P3 = await p3(configPath);
   if (ONLY.includes('P4')) results.P4 = await p4(configPath);
+  if (ONLY.includes('P5')) results.P5 = await p5({ info, benchDir, rounds: ROUNDS, log, writeRows: opt('ingest-rows', 1_000_000), workerEnv: LEAN_ENV });
   if (ONLY.includes('P6')) results.P6 = await p6({ info, benchDir, rounds: ROUNDS, log });
   if (ONLY.includes('P9')) results.P9 = await p9({ info, benchDir, rounds: ROUNDS, sizeMib: SIZE_MIB, log });
   if (ONLY.includes('P7')) results.P7 = await p7({ info, benchDir, rounds: ROUNDS, log, workerEnv: LEAN_ENV, split: SPLIT });
   if (ONLY.includes('P8')) results.P8 = await p8({ info, benchDir, rounds: ROUNDS, log, records: opt('etl-records', 100_000), workerEnv: LEAN_ENV });
   clearJailDir('/upload/bench');
+  results.load_average_at_end = os.loadavg();
   if (JSON_OUT) {
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
     return;
@@ -399,15 +483,20 @@ async function main(): Promise<void> {
   log('\nSummary (median, min–max):');
   const r = results as Record<string, Record<string, Stat & number>>;
   if (r.P0) log(`  P0 CLI start (--help): compiled ${range(r.P0.compiled_s)} s, ${range(r.P0.compiled_rss_mb, 0)} MB vs tsx ${range(r.P0.tsx_s)} s, ${range(r.P0.tsx_rss_mb, 0)} MB → ${fmt(r.P0.ratio)}× (target ≤ 0.5×)`);
-  if (r.P1) log(`  P1 ${SIZE_MIB} MiB: ours ${range(r.P1.ours_s)} s vs OpenSSH ${range(r.P1.openssh_s)} s → ${fmt(r.P1.ratio)}× OpenSSH, worker peak RSS ${range(r.P1.peak_rss_mb, 0)} MB, of which ${range(r.P1.baseline_rss_mb, 0)} MB before the transfer started (target ≥ 0.9×, < 150 MB)`);
+  if (r.P1) log(`  P1 ${SIZE_MIB} MiB (${CIPHER}): ours ${range(r.P1.ours_s)} s vs OpenSSH ${range(r.P1.openssh_s)} s → ${fmt(r.P1.ratio)}× OpenSSH (target ≥ 1.3×; OpenSSH with its default cipher ${range(r.P1.openssh_default_cipher_s)} s)` +
+    `${r.P1.rclone_s ? `, rclone ${range(r.P1.rclone_s)} s → ${fmt(r.P1.rclone_ratio)}× rclone (target ≥ 1.3×)` : ''}; worker peak RSS ${range(r.P1.peak_rss_mb, 0)} MB, of which ${range(r.P1.baseline_rss_mb, 0)} MB before the transfer started (target < 150 MB)` +
+    `${r.P1.lean_launcher_rss_mb ? ` + its launcher ${range(r.P1.lean_launcher_rss_mb, 0)} MB` : ''}`);
+  if (r.P1M) log(`  P1M 1 × ${SIZE_MIB} MiB + ${MIXED_SMALL} × 64 KiB in one run: ${range(r.P1M.ours_s)} s, worker peak RSS ${range(r.P1M.peak_rss_mb, 0)} MB, ${range(r.P1M.baseline_rss_mb, 0)} MB before, ${range(r.P1M.after_rss_mb, 0)} MB after (target < 200 MB)${r.P1M.lean_launcher_rss_mb ? `; + its launcher ${range(r.P1M.lean_launcher_rss_mb, 0)} MB` : ''}`);
   for (const key of ['P2', 'P2W'] as const) {
     const x = r[key] as unknown as Awaited<ReturnType<typeof smallFiles>> | undefined;
     if (!x) continue;
+    if (x.rclone_files_per_s) log(`  ${key} ${x.files} × 64 KiB, ${x.label}: ours ${range(x.ours_files_per_s, 0)} files/s vs rclone ${range(x.rclone_files_per_s, 0)} → ${fmt(x.rclone_ratio!)}× rclone (target ≥ 1.5×)`);
     log(`  ${key} ${x.files} × 64 KiB, ${x.label}: ours ${range(x.ours_files_per_s, 0)} files/s vs OpenSSH ${range(x.openssh_files_per_s, 0)} → ${fmt(x.ratio)}× (target ≥ 2×); ` +
       `machine CPU per file: ours ${range(x.cpu.ours_machine_ms_per_file)} ms (our process ${range(x.cpu.ours_node_ms_per_file)}, GCS emulator ${range(x.cpu.ours_gcs_ms_per_file)}), OpenSSH ${range(x.cpu.openssh_machine_ms_per_file)} ms`);
   }
   if (r.P3) log(`  P3 ExportWorkflow overhead: ${range(r.P3.overhead_s)} s = ${range(r.P3.overhead_pct_of_transfer, 1)} % of a ${range(r.P3.transfer_s)} s transfer (target ≤ 15 %)`);
   if (r.P4) log(`  P4 verifySync ${VERIFY_FILES} files: ${range(r.P4.seconds)} s (target ≤ 5 s)`);
+  if (r.P5) log(`  P5 ingest write path ${r.P5.write_rows} rows: ours ${range(r.P5.ours_write_rows_per_s, 0)} rows/s vs psql \\copy ${range(r.P5.psql_copy_rows_per_s, 0)} → ${range(r.P5.write_ratio)}× (target ≥ 0.5×); end to end ${r.P5.e2e_rows} rows: job ${range(r.P5.ours_e2e_rows_per_s, 0)} rows/s vs emulator read ${range(r.P5.emulator_read_rows_per_s, 0)} → ${range(r.P5.e2e_ratio)}× (target ≥ 0.8×), worker peak RSS ${range(r.P5.peak_rss_mb, 0)} MB (target < 200 MB)`);
   if (r.P6) log(`  P6 inbox, 1,000 files claimed + submitted in signed batches: ours ${range(r.P6.ours_s)} s vs sftp -b renames ${range(r.P6.openssh_s)} s → ${range(r.P6.ratio)}× (target ≤ 2×)`);
   if (r.P7) log(`  P7 backup ${r.P7.rows} rows → Parquet → SFTP: ours ${range(r.P7.ours_s)} s vs extract ${range(r.P7.extract_s)} s + sftp put ${range(r.P7.sftp_put_s)} s → ${range(r.P7.ratio)}× (target ≤ 1.3×), worker peak RSS ${range(r.P7.peak_rss_mb, 0)} MB (target < 200 MB)`);
   if (r.P8) log(`  P8 ETL ${r.P8.records} users: ours ${range(r.P8.ours_records_per_s, 0)} records/s vs reading the API only ${range(r.P8.floor_records_per_s, 0)} → ${range(r.P8.ratio)}× (target ≥ 0.5×), worker peak RSS ${range(r.P8.peak_rss_mb, 0)} MB (target < 200 MB)`);
