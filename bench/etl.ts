@@ -26,6 +26,8 @@ export interface P8Result {
   floor_records_per_s: Stat;
   ratio: Stat;
   peak_rss_mb: Stat;
+  /** CPU seconds per 100,000 records: our worker process, and the users API while we read vs while the reader reads */
+  cpu_s_per_100k: { worker: Stat; api_ours: Stat; api_floor: Stat };
   steps_s: { extract: Stat; transform: Stat; save: Stat };
 }
 
@@ -73,6 +75,13 @@ async function readAll(url: string, total: number, pageSize: number): Promise<nu
   return (performance.now() - t0) / 1000;
 }
 
+/** user + system CPU seconds of a process so far */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100/s)
+}
+
 function vmHwmMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
@@ -96,17 +105,25 @@ export async function p8(opts: { info: StackInfo; benchDir: string; rounds: numb
   const ours: number[] = [];
   const floor: number[] = [];
   const rss: number[] = [];
+  const cpu = { worker: [] as number[], api_ours: [] as number[], api_floor: [] as number[] };
+  const per100k = (sec: number) => (sec * 100_000) / total;
   const steps = { extract: [] as number[], transform: [] as number[], save: [] as number[] };
   try {
     await readAll(api.url, Math.min(total, 5000), pageSize); // warm-up
     for (let i = 0; i < rounds; i++) {
+      const apiCpu0 = cpuSeconds(api.proc.pid!);
       const floorS = await readAll(api.url, total, pageSize);
+      cpu.api_floor.push(per100k(cpuSeconds(api.proc.pid!) - apiCpu0));
       floor.push(total / floorS);
       const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', ...opts.workerEnv } });
       try {
+        const workerCpu0 = cpuSeconds(worker.pid);
+        const apiCpu1 = cpuSeconds(api.proc.pid!);
         const stamp = runStamp(new Date(Date.now() + i * 1000));
         const handle = await startEtlRun(client, config, { pipeline: 'demo_users', stamp });
         const r = await handle.result();
+        cpu.worker.push(per100k(cpuSeconds(worker.pid) - workerCpu0));
+        cpu.api_ours.push(per100k(cpuSeconds(api.proc.pid!) - apiCpu1));
         if (r.counts.raw !== total) throw new Error(`the run read ${r.counts.raw} records, expected ${total}`);
         const events = (await handle.fetchHistory()).events ?? [];
         const t = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
@@ -127,7 +144,8 @@ export async function p8(opts: { info: StackInfo; benchDir: string; rounds: numb
         }
         rss.push(vmHwmMb(worker.pid));
         log(`  round ${i + 1}: ours ${Math.round(total / seconds)} records/s (${seconds.toFixed(2)} s: extract ${steps.extract.at(-1)?.toFixed(2)}, transform ${steps.transform.at(-1)?.toFixed(2)}, save ${steps.save.at(-1)?.toFixed(2)}), ` +
-          `floor ${Math.round(total / floorS)} records/s (${floorS.toFixed(2)} s), worker peak RSS ${rss.at(-1)} MB`);
+          `floor ${Math.round(total / floorS)} records/s (${floorS.toFixed(2)} s), worker peak RSS ${rss.at(-1)} MB; ` +
+            `CPU: worker ${cpu.worker.at(-1)!.toFixed(1)} s, users API ${cpu.api_ours.at(-1)!.toFixed(1)} s (reader alone: ${cpu.api_floor.at(-1)!.toFixed(1)} s)`);
       } finally {
         await worker.stop();
       }
@@ -143,6 +161,7 @@ export async function p8(opts: { info: StackInfo; benchDir: string; rounds: numb
     floor_records_per_s: stat(floor),
     ratio: stat(ours.map((o, i) => o / floor[i])),
     peak_rss_mb: stat(rss),
+    cpu_s_per_100k: { worker: stat(cpu.worker), api_ours: stat(cpu.api_ours), api_floor: stat(cpu.api_floor) },
     steps_s: { extract: stat(steps.extract), transform: stat(steps.transform), save: stat(steps.save) },
   };
 }

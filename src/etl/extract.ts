@@ -157,23 +157,35 @@ export function createEtlExtract(deps: { config: Config; storage: Storage; fetch
     // liveness between stored parts: the last durable progress, never the buffered pages
     const ticker = setInterval(() => heartbeat(progress), 5000);
 
-    const flush = async () => {
-      if (bufferRecords === 0 && pending.pages === 0) return;
-      if (bufferRecords > 0) {
-        const name = `${partPrefix}${String(progress.next_skip).padStart(12, '0')}.jsonl`;
-        const data = buffer.join('');
-        await bucket.file(name).save(data, { resumable: false, contentType: 'application/x-ndjson', validation: false });
-        progress.parts.push(name);
-        progress.bytes += Buffer.byteLength(data);
+    // A full part is uploaded while the next pages are fetched (one upload in flight at most);
+    // the heartbeat moves past a part only once it is stored, in order.
+    let bufferStart = progress.next_skip;
+    let fetchedSoFar = progress.records;
+    let uploading: Promise<void> = Promise.resolve();
+    const flush = async (wait = false) => {
+      if (bufferRecords > 0 || pending.pages > 0) {
+        const part = { data: buffer.join(''), records: bufferRecords, pages: pending.pages, nextSkip: pending.next_skip, startSkip: bufferStart };
+        buffer = [];
+        bufferBytes = 0;
+        bufferRecords = 0;
+        bufferStart = part.nextSkip;
+        pending = { next_skip: part.nextSkip, pages: 0 };
+        await uploading;
+        uploading = (async () => {
+          if (part.records > 0) {
+            const name = `${partPrefix}${String(part.startSkip).padStart(12, '0')}.jsonl`;
+            await bucket.file(name).save(part.data, { resumable: false, contentType: 'application/x-ndjson', validation: false });
+            progress.parts.push(name);
+            progress.bytes += Buffer.byteLength(part.data);
+          }
+          progress.records += part.records;
+          progress.pages += part.pages;
+          progress.next_skip = part.nextSkip;
+          heartbeat(progress);
+        })();
+        uploading.catch(() => undefined); // surfaced by the next await
       }
-      progress.records += bufferRecords;
-      progress.pages += pending.pages;
-      progress.next_skip = pending.next_skip;
-      buffer = [];
-      bufferBytes = 0;
-      bufferRecords = 0;
-      pending = { next_skip: progress.next_skip, pages: 0 };
-      heartbeat(progress);
+      if (wait) await uploading;
     };
 
     try {
@@ -202,14 +214,15 @@ export function createEtlExtract(deps: { config: Config; storage: Storage; fetch
         return { skip, limit, result, abort };
       };
       let next: Request | undefined =
-        src.max_records !== undefined && progress.records >= src.max_records ? undefined : request(pending.next_skip, limitAt(progress.records));
+        src.max_records !== undefined && fetchedSoFar >= src.max_records ? undefined : request(pending.next_skip, limitAt(fetchedSoFar));
       try {
         while (next) {
           const { skip, limit } = next;
           const got = await next.result;
           next = undefined;
           const nextSkip = skip + got.records.length;
-          const fetched = progress.records + bufferRecords + got.records.length;
+          fetchedSoFar += got.records.length;
+          const fetched = fetchedSoFar;
           const end =
             got.records.length === 0 ||
             (src.max_records !== undefined && fetched >= src.max_records) ||
@@ -226,11 +239,11 @@ export function createEtlExtract(deps: { config: Config; storage: Storage; fetch
       } finally {
         next?.abort.abort();
       }
-      await flush();
+      await flush(true);
     } catch (err) {
       clearInterval(ticker);
       // keep what was fetched: the retry starts at the page that failed
-      await flush().catch((e: unknown) => log.warn('could not store the pages fetched so far', { error: (e as Error).message }));
+      await flush(true).catch((e: unknown) => log.warn('could not store the pages fetched so far', { error: (e as Error).message }));
       if (err instanceof SourceError) {
         throw ApplicationFailure.create({
           type: err.type,
