@@ -8,7 +8,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { DEMO_DATE } from '../../src/stack/demo-data';
+import { testConfig } from '../helpers/config';
+import { exportName, listLocal, withWorker } from '../helpers/export';
+import { stack } from '../helpers/stack';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
@@ -78,4 +82,62 @@ test('the installed package: bq-sftp config check accepts a valid config and ref
   const bad = sh('npx', ['--no-install', 'bq-sftp', 'config', 'check', '-c', 'bad.json'], { cwd: consumer, env: cleanEnv({ PACK_TEST_SFTP_PASSWORD: 'x' }) });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /temporal\.address: must be host:port/);
+});
+
+const CONSUMER_TS = `import { Client, Connection } from '@temporalio/client';
+import { getExportProgress, startExport, WORKFLOW_TYPES, type ExportResult } from 'bq-sftp/client';
+
+async function main(): Promise<void> {
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  const handle = await startExport(client, { exportName: process.env.EXPORT_NAME!, date: process.env.EXPORT_DATE!, taskQueue: process.env.TASK_QUEUE });
+  const result: ExportResult = await handle.result();
+  const files: string[] = result.transfer.files;
+  const bytes: number = result.transfer.total_bytes;
+  // @ts-expect-error the result is typed, not any: there is no such field
+  void result.transfer.no_such_field;
+  const progress = await getExportProgress(handle);
+  console.log(JSON.stringify({ workflow_type: WORKFLOW_TYPES.export, workflow_id: result.workflow_id, files, bytes, in_sync: result.verify.in_sync, step: progress.step }));
+  await connection.close();
+}
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
+`;
+
+test('a tiny separate package that depends on the tarball starts an export through bq-sftp/client and gets the typed result', async () => {
+  const info = stack();
+  const name = exportName('client-pkg');
+  const config = testConfig({
+    exports: { [name]: { query: `SELECT id, email FROM \`${info.bigquery.projectId}.${info.bigquery.dataset}.customers\` ORDER BY id`, file_prefix: 'Customer' } },
+  });
+  fs.writeFileSync(path.join(consumer, 'start-export.ts'), CONSUMER_TS);
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const common = ['--strict', '--target', 'es2022', '--skipLibCheck', '--typeRoots', path.join(root, 'node_modules', '@types'), '--types', 'node'];
+  // modern resolution (package.json "exports") and the classic one (typesVersions) both find the types
+  const classic = sh(process.execPath, [tsc, ...common, '--module', 'commonjs', '--moduleResolution', 'node', '--noEmit', 'start-export.ts'], { cwd: consumer });
+  assert.equal(classic.status, 0, `tsc (moduleResolution node):\n${classic.stdout}${classic.stderr}`);
+  const built = sh(process.execPath, [tsc, ...common, '--module', 'node16', '--moduleResolution', 'node16', 'start-export.ts'], { cwd: consumer });
+  assert.equal(built.status, 0, `tsc (node16):\n${built.stdout}${built.stderr}`);
+  const out = await withWorker(config, async () => {
+    const child = spawn(process.execPath, ['start-export.js'], {
+      cwd: consumer,
+      env: cleanEnv({ TEMPORAL_ADDRESS: config.temporal.address, EXPORT_NAME: name, EXPORT_DATE: DEMO_DATE, TASK_QUEUE: config.temporal.task_queue }),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    assert.equal(code, 0, stderr);
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as { workflow_type: string; workflow_id: string; files: string[]; bytes: number; in_sync: boolean; step: string };
+  });
+  assert.deepEqual(out.files, ['Customer_20250108-000000000000.csv']);
+  assert.deepEqual(listLocal(config.sftp!.directory), out.files);
+  assert.ok(out.bytes > 0);
+  assert.equal(out.workflow_type, 'ExportWorkflow');
+  assert.equal(out.workflow_id, `export-${name}-${DEMO_DATE}`);
+  assert.equal(out.in_sync, true);
+  assert.equal(out.step, 'done');
 });
