@@ -289,7 +289,7 @@ const configCases: ConfigCase[] = [
   { name: 'sftp.directory = "/upload/../etc"', mutate: (r) => (r.sftp.directory = '/upload/../etc'), field: 'sftp.directory', message: /'\.\.'/ },
   { name: 'sftp.directory with a NUL', mutate: (r) => (r.sftp.directory = '/upload/\u0000x'), field: 'sftp.directory', message: /control characters/ },
   { name: `${ep}.destination = "../outside"`, mutate: (r) => (exp(r).destination = '../outside'), field: `${ep}.destination`, message: /absolute path/ },
-  { name: `${ep}.file_name_template = "../{date}.csv"`, mutate: (r) => (exp(r).file_name_template = '../{date}.csv'), field: `${ep}.file_name_template`, message: /no '\/'/ },
+  { name: `${ep}.file_name_template = "../{date}.csv"`, mutate: (r) => (exp(r).file_name_template = '../{date}.csv'), field: `${ep}.file_name_template`, message: /is not supported/ },
   { name: `${ep}.format = "XML"`, mutate: (r) => (exp(r).format = 'XML'), field: `${ep}.format`, message: /one of CSV, JSON, AVRO, PARQUET/ },
   { name: 'slack.webhook_url = "javascript:alert(1)"', mutate: (r) => (r.slack = { webhook_url: 'javascript:alert(1)' }), field: 'slack.webhook_url', message: /http:\/\/ or https:\/\/ URL/ },
   ...[
