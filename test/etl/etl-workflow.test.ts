@@ -12,12 +12,14 @@ import { DEPARTMENTS, expectedOutcome, UNKNOWN_DEPARTMENT } from '../../src/etl/
 import type { EtlResult } from '../../src/etl/workflow';
 import type { DeadLetter } from '../../src/etl/transform';
 import { withWorker } from '../helpers/export';
+import { stack } from '../helpers/stack';
 import { etlConfig, gcsObject, jsonLines, keyUserLocal, sha256, stackUsersApiUrl, tmpDir, uniqueId } from './helpers';
 
 describe('EtlWorkflow over the stack\'s users API (10,000 users)', () => {
   const dir = tmpDir('etl-e2e');
   const name = uniqueId('users');
-  const config = etlConfig({ name, url: stackUsersApiUrl(), dir });
+  // the stack's API needs no token: this one only proves that a secret stays out of the history
+  const config = etlConfig({ name, url: stackUsersApiUrl(), dir, source: { auth_token: 'etl-secret-token-4711', api_key: 'etl-secret-key-4712' } });
   let result: EtlResult;
   const stamp = '20250108_030000';
 
@@ -79,6 +81,8 @@ describe('EtlWorkflow over the stack\'s users API (10,000 users)', () => {
     const text = JSON.stringify(history).replace(/"([A-Za-z0-9+/]{16,}={0,2})"/g, (_m, b64: string) => JSON.stringify(Buffer.from(b64, 'base64').toString('utf8')));
     assert.ok(text.includes('raw_users/records_'), 'file names are there');
     assert.ok(!text.includes('@example.com'), 'no email address of any user');
+    assert.ok(!text.includes('etl-secret-token-4711') && !text.includes('etl-secret-key-4712'), 'no secret of the source');
+    assert.ok(!text.includes(stack().sftp.keyUser.passphrase), 'no SFTP passphrase');
     assert.ok(!text.includes('lastName') && !text.includes('birthDate'), 'no record field (rule names like firstName:required are fine)');
     assert.ok(text.length < 200_000, `history is small (${text.length} bytes)`);
   });
