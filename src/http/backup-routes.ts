@@ -69,3 +69,36 @@ export async function backupRoute(method: string, path: string, body: () => unkn
     return { status: 502, body: { dataset, error: f.type, message: f.message, workflow_id: handle.workflowId } };
   }
 }
+
+const syncRequest = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataset: { type: 'string', description: 'the BigQuery dataset of a configured backup (POST /sync only)' },
+    tables: { oneOf: [{ type: 'string', example: 'a,b' }, { type: 'array', items: { type: 'string' } }], description: 'only these tables (views are always skipped)' },
+    date: { type: 'string', format: 'date', description: 'logical date (default today, UTC): the {date} folder' },
+    backup: { type: 'string', description: 'the backup name, when several cover the dataset' },
+  },
+};
+const syncAnswer = {
+  description: "the seed's answer {dataset, success, errors, tables: [...]} (+ backup, date, destination, skipped_views, workflow_id, url); a run with failed tables is a 200 with errors > 0",
+};
+const syncErrors = {
+  400: { description: 'invalid body; the message names the field' },
+  404: { description: 'no backup is configured for the dataset' },
+  405: { description: 'only POST' },
+  502: { description: 'the run failed as a whole (e.g. the dataset is gone)' },
+};
+
+/** The /sync paths of the OpenAPI document. */
+export const backupOpenApiPaths = {
+  '/sync': { post: { summary: 'back a dataset up now (BackupWorkflow): tables → Parquet → destination', requestBody: { content: { 'application/json': { schema: { ...syncRequest, required: ['dataset'] } } } }, responses: { 200: syncAnswer, ...syncErrors } } },
+  '/sync/{dataset}': {
+    post: {
+      summary: 'back this dataset up now (BackupWorkflow)',
+      parameters: [{ name: 'dataset', in: 'path', required: true, schema: { type: 'string' } }],
+      requestBody: { required: false, content: { 'application/json': { schema: syncRequest } } },
+      responses: { 200: syncAnswer, ...syncErrors },
+    },
+  },
+};

@@ -1,4 +1,5 @@
 import { ingestOpenApiPaths } from './ingest-routes';
+import { backupOpenApiPaths } from './backup-routes';
 
 const error = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] };
 /** `?wait=false`: answer at once instead of holding the request until the run ends (hours for big runs). */
@@ -48,5 +49,6 @@ export const openApiDocument = {
     '/runs/{workflowId}': { get: { summary: 'status and result of a run', parameters: [{ name: 'workflowId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: '{workflow_id, run_id, status, result?, error?, url}' }, ...errors } } },
     '/openapi.json': { get: { security: [], summary: 'this document', responses: { 200: { description: 'OpenAPI 3' } } } },
     ...ingestOpenApiPaths,
+    ...backupOpenApiPaths,
   },
 };
