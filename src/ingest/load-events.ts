@@ -80,7 +80,7 @@ function copyValue(v: unknown): string {
   return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
 }
 
-type RawRow = { f: { v: unknown }[] };
+export type RawRow = { f: { v: unknown }[] };
 
 /** A day being loaded: its own transaction, rows streamed in with COPY. */
 interface OpenDay {
@@ -89,6 +89,115 @@ interface OpenDay {
   copy: ReturnType<typeof copyFrom>;
   rows: number;
   buffer: string;
+}
+
+/**
+ * Rows of one event type into PostgreSQL, one transaction per day: DELETE the tenant's day, COPY
+ * its rows (text format, written in 256 KiB chunks with backpressure), COMMIT when the next day
+ * starts or at `finish()`. Rows must come ordered by date (the first field).
+ */
+export class EventDayWriter {
+  private open: OpenDay | undefined;
+  private readonly prefix: string;
+  private readonly copySql: string;
+  private readonly table: string;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly tenant: string,
+    type: EventType,
+    private readonly onCommit: (date: string, rows: number) => void,
+  ) {
+    this.prefix = `${copyValue(tenant)}\t`;
+    this.table = eventTable(type);
+    this.copySql = `COPY ${this.table} (tenant_id, ${eventColumns(type).map((c) => c.name).join(', ')}) FROM STDIN`;
+  }
+
+  get rowsInFlight(): number {
+    return this.open?.rows ?? 0;
+  }
+
+  /** Adds a page of rows (BigQuery's raw `{f: [{v}]}` form); stops early when `stop()` says so. */
+  async addRows(rows: RawRow[], stop: () => boolean = () => false): Promise<void> {
+    for (const row of rows) {
+      const f = row.f;
+      const date = f[0].v as string;
+      if (!this.open || this.open.date !== date) {
+        if (this.open) {
+          await this.commit();
+          if (stop()) return;
+        }
+        this.open = await this.begin(date);
+      }
+      const day = this.open;
+      let line = this.prefix;
+      for (let k = 0; k < f.length; k++) line += (k ? '\t' : '') + copyValue(f[k].v);
+      day.buffer += line + '\n';
+      day.rows++;
+      if (day.buffer.length >= 256 * 1024) await this.flush(day);
+    }
+    if (this.open) await this.flush(this.open);
+  }
+
+  /** Commits the day in flight. */
+  async finish(): Promise<void> {
+    if (this.open) await this.commit();
+  }
+
+  /** Drops the day in flight (its connection is closed, so its transaction rolls back). */
+  abort(): void {
+    const day = this.open;
+    this.open = undefined;
+    if (!day) return;
+    day.copy.destroy();
+    day.client.release(true);
+  }
+
+  private async flush(day: OpenDay): Promise<void> {
+    if (!day.buffer) return;
+    const chunk = day.buffer;
+    day.buffer = '';
+    if (!day.copy.write(chunk)) {
+      await new Promise<void>((resolve, reject) => {
+        const onErr = (e: Error) => reject(e);
+        day.copy.once('error', onErr);
+        day.copy.once('drain', () => {
+          day.copy.off('error', onErr);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private async begin(date: string): Promise<OpenDay> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`DELETE FROM ${this.table} WHERE tenant_id = $1 AND event_date = $2`, [this.tenant, date]);
+      const copy = client.query(copyFrom(this.copySql));
+      copy.on('error', () => undefined); // surfaced by write/finished
+      return { date, client, copy, rows: 0, buffer: '' };
+    } catch (err) {
+      client.release(true);
+      throw err;
+    }
+  }
+
+  private async commit(): Promise<void> {
+    const day = this.open!;
+    try {
+      await this.flush(day);
+      day.copy.end();
+      await finished(day.copy);
+      await day.client.query('COMMIT');
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    this.open = undefined;
+    day.client.release();
+    this.onCommit(day.date, day.rows);
+  }
 }
 
 /**
@@ -114,50 +223,13 @@ export async function loadEvents(
   const doneDates = Object.keys(progress.done).sort();
   const resumeAfter = doneDates[doneDates.length - 1];
   const ticker = setInterval(() => heartbeat(progress), 2000);
-  let open: OpenDay | undefined;
   const where = { tenant: input.tenant, type, table: tableRef };
-  const prefix = `${copyValue(input.tenant)}\t`;
 
-  const flush = async (day: OpenDay) => {
-    if (!day.buffer) return;
-    const chunk = day.buffer;
-    day.buffer = '';
-    if (!day.copy.write(chunk)) await new Promise<void>((resolve, reject) => {
-      const onErr = (e: Error) => reject(e);
-      day.copy.once('error', onErr);
-      day.copy.once('drain', () => {
-        day.copy.off('error', onErr);
-        resolve();
-      });
-    });
-  };
-  const beginDay = async (date: string): Promise<OpenDay> => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`DELETE FROM ${pgTable} WHERE tenant_id = $1 AND event_date = $2`, [input.tenant, date]);
-      const copy = client.query(copyFrom(`COPY ${pgTable} (tenant_id, ${cols.map((c) => c.name).join(', ')}) FROM STDIN`));
-      copy.on('error', () => undefined); // surfaced by write/finished
-      return { date, client, copy, rows: 0, buffer: '' };
-    } catch (err) {
-      client.release(true);
-      throw err;
-    }
-  };
-  const commitDay = async (day: OpenDay) => {
-    await flush(day);
-    day.copy.end();
-    await finished(day.copy);
-    await day.client.query('COMMIT');
-    day.client.release();
-    progress.done[day.date] = day.rows;
+  const writer = new EventDayWriter(pool, input.tenant, type, (date, rows) => {
+    progress.done[date] = rows;
     progress.rows_in_flight = 0;
     heartbeat(progress);
-  };
-  const abortDay = (day: OpenDay) => {
-    day.copy.destroy();
-    day.client.release(true); // the connection is dropped: its transaction is rolled back
-  };
+  });
 
   let bqJobId: string | undefined;
   try {
@@ -190,38 +262,15 @@ export async function loadEvents(
         throw classifyBigQueryError(err, where);
       }
       if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
-      for (const row of rows ?? []) {
-        const f = row.f;
-        const date = f[0].v as string;
-        if (!open || open.date !== date) {
-          if (open) {
-            const day = open;
-            open = undefined;
-            await commitDay(day);
-            if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
-          }
-          open = await beginDay(date);
-        }
-        let line = prefix;
-        for (let k = 0; k < f.length; k++) line += (k ? '\t' : '') + copyValue(f[k].v);
-        open.buffer += line + '\n';
-        open.rows++;
-        if (open.buffer.length >= 256 * 1024) await flush(open);
-      }
-      if (open) {
-        progress.rows_in_flight = open.rows;
-        await flush(open);
-      }
+      await writer.addRows(rows ?? [], () => signal.aborted);
+      if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
+      progress.rows_in_flight = writer.rowsInFlight;
       opts.onPage?.(rows?.length ?? 0);
       if (resp && resp.jobComplete === false) continue;
       pageToken = next?.pageToken;
       if (!pageToken) break;
     }
-    if (open) {
-      const day = open;
-      open = undefined;
-      await commitDay(day);
-    }
+    await writer.finish();
     // days of the range without any event: their old rows go too (the range is replaced)
     const seen = Object.keys(progress.done);
     await pool.query(
@@ -231,7 +280,7 @@ export async function loadEvents(
     const total = Object.values(progress.done).reduce((a, b) => a + b, 0);
     return { event_type: type, rows: total, days: seen.length, bigquery_job_id: bqJobId };
   } catch (err) {
-    if (open) abortDay(open);
+    writer.abort();
     if (signal.aborted && bqJobId) void bigqueryForTenant(config, input.tenant, t).job(bqJobId).cancel().catch(() => undefined);
     if (signal.aborted) throw ctx.cancellationSignal.reason ?? err;
     throw classifyPgError(err);

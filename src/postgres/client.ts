@@ -55,6 +55,8 @@ export function postgresPool(settings: PostgresSettings): pg.Pool {
       allowExitOnIdle: true,
     });
     pool.on('error', () => undefined);
+    // a connection that breaks while checked out (server restarted) fails its query; its 'error' event must not crash the process
+    pool.on('connect', (client) => client.on('error', () => undefined));
     pools.set(key, pool);
   }
   return pool;
@@ -64,7 +66,8 @@ export function postgresPool(settings: PostgresSettings): pg.Pool {
 export async function closePostgresPools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
-  await Promise.all(all.map((p) => p.end().catch(() => undefined)));
+  // a connection still checked out must not hold the caller forever
+  await Promise.all(all.map((p) => Promise.race([p.end().catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())])));
 }
 
 /** Runs `fn` in one transaction on one pooled connection; rolls back on any error. */
