@@ -123,7 +123,7 @@ test('with encryption on, history holds no plaintext of a marker; the codec serv
   const show = (extra: string[]) => {
     const r = spawnSync(temporalCli, ['workflow', 'show', '--workflow-id', workflowId, '--address', config.temporal.address, '--output', 'json', ...extra], {
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: 180_000, // generous: on a busy 2-core machine the CLI can take a minute
     });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
