@@ -53,7 +53,13 @@ test('receiver answers 500, 500, then 200: one successful submission, the same I
   try {
     const { config, name, base } = inboxTestConfig(receiver.url);
     dropFiles(`${base}/input`, { 'a.pdf': pdf(1), 'b.pdf': pdf(2) });
-    const result = await withWorker(config, (client) => poll(client, config, name));
+    let histories = '';
+    const result = await withWorker(config, async (client) => {
+      const r = await poll(client, config, name);
+      for (const id of [r.workflow_id, r.batches[0].workflow_id]) histories += JSON.stringify((await client.workflow.getHandle(id).fetchHistory()).events);
+      return r;
+    });
+    assert.ok(histories.length > 1000 && !histories.includes(SECRET) && !histories.includes(Buffer.from(SECRET).toString('base64')), 'the HMAC secret is in no history');
     assert.deepEqual(result.batches.map((b) => b.status), ['submitted']);
     assert.deepEqual(receiver.requests.map((r) => r.status), [500, 503, 200]);
     assert.equal(new Set(receiver.requests.map((r) => r.idempotency_key)).size, 1, 'same key across retries');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateConfig } from '../../src/config';
+import { redactConfig, validateConfig } from '../../src/config';
 import { desiredSchedules, toScheduleOptions } from '../../src/export/schedules/desired';
 import { retryAfterMs } from '../../src/inbox/activities';
 import { batchIdOf } from '../../src/inbox/ledger';
@@ -54,9 +54,10 @@ test('inbox config: every guard names its field when it is the only thing wrong'
   assert.match(bad.message, /not a valid inbox name/);
 });
 
-test('the secret never shows in an error message', () => {
+test('the secret never shows in an error message, and config show redacts it', () => {
   const err = configErrorOf(() => validateConfig(inbox({ batch_size: 0 })));
   assert.ok(!err.message.includes(SECRET));
+  assert.equal(redactConfig(validateConfig(inbox())).inboxes.partner_a.api.secret, '***');
 });
 
 test('names: pattern case-insensitive, hostile names, MMDDYYYY folders, suffixes', () => {
