@@ -82,6 +82,16 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100/s)
 }
 
+/** `bq-sftp worker` may start itself again with lean memory settings: the child is the worker. */
+function workerProcessPid(pid: number): number {
+  try {
+    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return kids.length === 1 ? kids[0] : pid;
+  } catch {
+    return pid;
+  }
+}
+
 function vmHwmMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
@@ -117,12 +127,13 @@ export async function p8(opts: { info: StackInfo; benchDir: string; rounds: numb
       floor.push(total / floorS);
       const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', ...opts.workerEnv } });
       try {
-        const workerCpu0 = cpuSeconds(worker.pid);
+        const wpid = workerProcessPid(worker.pid);
+        const workerCpu0 = cpuSeconds(wpid);
         const apiCpu1 = cpuSeconds(api.proc.pid!);
         const stamp = runStamp(new Date(Date.now() + i * 1000));
         const handle = await startEtlRun(client, config, { pipeline: 'demo_users', stamp });
         const r = await handle.result();
-        cpu.worker.push(per100k(cpuSeconds(worker.pid) - workerCpu0));
+        cpu.worker.push(per100k(cpuSeconds(wpid) - workerCpu0));
         cpu.api_ours.push(per100k(cpuSeconds(api.proc.pid!) - apiCpu1));
         if (r.counts.raw !== total) throw new Error(`the run read ${r.counts.raw} records, expected ${total}`);
         const events = (await handle.fetchHistory()).events ?? [];
@@ -142,7 +153,7 @@ export async function p8(opts: { info: StackInfo; benchDir: string; rounds: numb
             if (key && start !== undefined) steps[key].push(t(e) - start);
           }
         }
-        rss.push(vmHwmMb(worker.pid));
+        rss.push(vmHwmMb(wpid));
         log(`  round ${i + 1}: ours ${Math.round(total / seconds)} records/s (${seconds.toFixed(2)} s: extract ${steps.extract.at(-1)?.toFixed(2)}, transform ${steps.transform.at(-1)?.toFixed(2)}, save ${steps.save.at(-1)?.toFixed(2)}), ` +
           `floor ${Math.round(total / floorS)} records/s (${floorS.toFixed(2)} s), worker peak RSS ${rss.at(-1)} MB; ` +
             `CPU: worker ${cpu.worker.at(-1)!.toFixed(1)} s, users API ${cpu.api_ours.at(-1)!.toFixed(1)} s (reader alone: ${cpu.api_floor.at(-1)!.toFixed(1)} s)`);
