@@ -4,7 +4,7 @@
 // capped sample of names instead of every name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable, Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
