@@ -78,6 +78,7 @@ export async function p6(opts: { info: StackInfo; benchDir: string; rounds: numb
     await worker.runUntil((async () => {
       for (let r = 0; r < rounds; r++) {
         // the reference: OpenSSH renames the same files into a dated folder, one request each
+        fs.rmSync(path.join(jail, '/upload/bench-p6-ref'), { recursive: true, force: true });
         fill('/upload/bench-p6-ref/input');
         mkOwned('/upload/bench-p6-ref/in_progress');
         const date = folderDate(new Date(), 'UTC');
