@@ -74,10 +74,16 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** One value in PostgreSQL's COPY text format. */
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
 function copyValue(v: unknown): string {
+  if (typeof v === 'string') return NEEDS_ESCAPE.test(v) ? escapeCopy(v) : v;
   if (v === null || v === undefined) return '\\N';
-  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return NEEDS_ESCAPE.test(s) ? escapeCopy(s) : s;
+}
+
+function escapeCopy(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
 export type RawRow = { f: { v: unknown }[] };

@@ -6,3 +6,4 @@ export { InboxPollWorkflow, InboxScheduledPollWorkflow, InboxBatchWorkflow } fro
 export { IngestWorkflow, ingestJobQuery } from '../ingest/workflow';
 export { EtlWorkflow, EtlReplayDlqWorkflow, etlProgressQuery } from '../etl/workflow';
 export { BackupWorkflow, BackupVerifyWorkflow, BackupRestoreWorkflow, backupProgressQuery } from '../backup/workflow';
+export { IngestScheduledWorkflow } from '../ingest/scheduled-workflow';

@@ -5,6 +5,8 @@ import type { DailyExportsInput } from '../daily-workflow';
 import { inboxSchedules } from '../../inbox/schedules';
 import { desiredBackupSchedules } from '../../backup/schedules';
 import { etlSchedules } from '../../etl/schedules';
+import { ingestSchedules } from '../../ingest/schedules';
+import type { IngestScheduleInput } from '../../ingest/scheduled-workflow';
 
 // Schedules belong to one deployment, named by its task queue (default `bq-sftp`): IDs are
 // `<task queue>-daily` and `<task queue>-export-<name>`, and the memo records the task queue.
@@ -19,7 +21,7 @@ export interface DesiredSchedule {
   overlap: string;
   catchupWindow: string;
   paused: boolean;
-  input: DailyExportsInput | { inbox: string } | { backup: string; timezone?: string } | { pipeline: string };
+  input: DailyExportsInput | { inbox: string } | { backup: string; timezone?: string } | { pipeline: string } | IngestScheduleInput;
   /** default DailyExportsWorkflow; `interval` (a duration) replaces the cron when set */
   workflowType?: string;
   interval?: string;
@@ -72,6 +74,7 @@ export function desiredSchedules(config: Config): DesiredSchedule[] {
   out.push(...inboxSchedules(config));
   out.push(...desiredBackupSchedules(config));
   out.push(...etlSchedules(config));
+  out.push(...ingestSchedules(config));
   return out;
 }
 
