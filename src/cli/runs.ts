@@ -89,6 +89,7 @@ export function printResult(result: ExportResult, url: string): void {
   const v = result.verify;
   out(`✔ ${result.export_name} ${result.date}: ${t.files_count ?? t.files.length} file(s), ${formatBytes(t.total_bytes)} → ${t.destination} in ${t.total_time_seconds} s`);
   for (const f of t.files) out(`    ${f}${t.files_skipped.includes(f) ? '  (already published, skipped)' : ''}`);
+  if (t.files_count > t.files.length) out(`    … and ${t.files_count - t.files.length} more (every name: ${t.full_list})`);
   out(`  BigQuery job ${result.bq_export.job_id} → ${result.bq_export.gcs_path}`);
   out(`  verify: in_sync=${v.in_sync}, missing ${v.missing_on_sftp.length}, extra ${v.extra_on_sftp.length}, size mismatches ${v.size_mismatches.length}${v.checked_checksums ? `, checksum mismatches ${v.checksum_mismatches.length}` : ''}`);
   out(`  Web UI: ${url}`);
