@@ -147,6 +147,7 @@ async function p1(configPath: string) {
   // timestamps), its peak RSS the process's high-water mark, reset before every round
   const config = loadConfig({ path: configPath });
   const workerEnv = { BQSFTP_LOG_LEVEL: 'WARN', ...LEAN_ENV };
+  for (const f of ['p1-worker.log', 'p1-workflows.log']) fs.rmSync(path.join(benchDir, f), { force: true }); // an old log's "polling" line is no proof this worker started
   const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p1-worker.log'), env: workerEnv, args: SPLIT ? ['--only', 'activities'] : [] });
   const workflowHalf = SPLIT ? await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p1-workflows.log'), env: workerEnv, args: ['--only', 'workflows'] }) : undefined;
   const client = await clientFor(config);
@@ -209,15 +210,21 @@ async function p1Mixed(configPath: string) {
   const big = `${prefix}P1M_20250108-000000000000.bin`;
   const [exists] = await bucket.file(big).exists();
   if (!exists || Number((await bucket.file(big).getMetadata())[0].size) !== SIZE_MIB * 1024 * 1024) {
-    const local = path.join(benchDir, `p1-${SIZE_MIB}MiB.bin`);
-    makeRandomFile(local, SIZE_MIB * 1024 * 1024);
-    await bucket.upload(local, { destination: big, resumable: false });
+    const p1Object = bucket.file('bench_p1/20250108/P1_20250108-000000000000.bin');
+    const [p1Exists] = await p1Object.exists();
+    if (p1Exists && Number((await p1Object.getMetadata())[0].size) === SIZE_MIB * 1024 * 1024) await p1Object.copy(bucket.file(big)); // no second upload
+    else {
+      const local = path.join(benchDir, `p1-${SIZE_MIB}MiB.bin`);
+      makeRandomFile(local, SIZE_MIB * 1024 * 1024);
+      await bucket.upload(local, { destination: big, resumable: false });
+    }
   }
   const [existing] = await bucket.getFiles({ prefix });
   const have = new Set(existing.map((f) => f.name));
   const small = Array.from({ length: MIXED_SMALL }, (_, i) => `${prefix}P1M_20250108-s${String(i).padStart(11, '0')}.bin`).filter((n) => !have.has(n));
   for (let i = 0; i < small.length; i += 32) await Promise.all(small.slice(i, i + 32).map((n) => bucket.file(n).save(crypto.randomBytes(64 * 1024), { resumable: false })));
   const config = loadConfig({ path: configPath });
+  fs.rmSync(path.join(benchDir, 'p1m-worker.log'), { force: true });
   const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p1m-worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', ...LEAN_ENV } });
   const client = await clientFor(config);
   const ours: number[] = [];
