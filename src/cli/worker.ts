@@ -1,7 +1,16 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { installRuntime, runWorker, workerBuildId, type WorkerRole } from '../worker';
-import { fetchHistories, replayHistories } from '../replay';
+import type * as WorkerModule from '../worker';
+import type * as ReplayModule from '../replay';
 import { addConfigOption, clientFor, loadCliConfig } from './config-option';
+
+type WorkerRole = WorkerModule.WorkerRole;
+
+// The worker and replay modules load the Temporal worker SDK (seconds): only when these commands
+// run. `require`, not `import()`: under tsx's CommonJS hook a dynamic import goes to the ESM loader.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const workerModule = () => require('../worker') as typeof WorkerModule;
+const replayModule = () => require('../replay') as typeof ReplayModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export function registerWorkerCommand(program: Command): void {
   addConfigOption(
@@ -16,6 +25,7 @@ export function registerWorkerCommand(program: Command): void {
       )
       .option('--metrics-port <port>', 'serve /metrics (Prometheus: the Temporal SDK\'s worker metrics and ours) on this port; config metrics.prometheus does the same', parsePort),
   ).action(async (opts: { config?: string; only?: Exclude<WorkerRole, 'all'>; metricsPort?: number }) => {
+    const { runWorker } = workerModule();
     await runWorker(loadCliConfig(opts), opts.only ?? 'all', { metricsPort: opts.metricsPort });
   });
 }
@@ -37,6 +47,8 @@ export function registerReplayCommand(program: Command): void {
       .option('--json', 'machine-readable output'),
   ).action(async (opts: { config?: string; query: string; limit: number; json?: boolean }) => {
     const config = loadCliConfig(opts);
+    const { installRuntime, workerBuildId } = workerModule();
+    const { fetchHistories, replayHistories } = replayModule();
     process.env.BQSFTP_LOG_LEVEL ??= 'WARN'; // the replay worker's state changes are no news here
     installRuntime();
     const client = await clientFor(config);
