@@ -4,6 +4,7 @@ import type { Activities } from '../activities';
 import { heartbeatingTransferOptions, shortNotifyOptions, verificationOptions } from '../workflows/activity-options';
 import { describeFailure } from '../export/workflow';
 import { logicalDate } from '../workflows/logical-date';
+import { ScheduledStartTimeKey } from '../workflows/search-attributes';
 
 type BackupActivities = ReturnType<typeof createBackupActivities>;
 
@@ -67,9 +68,8 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
 function runDate(input: BackupInput): string {
   if (input.date) return input.date;
   const info = workflowInfo();
-  const scheduled = info.searchAttributes?.TemporalScheduledStartTime as unknown as (Date | string)[] | undefined;
-  const when = scheduled?.[0] ? new Date(scheduled[0]) : new Date(info.startTime);
-  return logicalDate(when, 0, input.timezone ?? 'UTC');
+  const scheduled = info.typedSearchAttributes.get(ScheduledStartTimeKey);
+  return logicalDate(scheduled ?? new Date(info.startTime), 0, input.timezone ?? 'UTC');
 }
 
 /**

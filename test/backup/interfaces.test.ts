@@ -19,6 +19,15 @@ import { uniqueId } from '../helpers/stack';
 import { BACKUP_DEMO_DATASET, backupTestConfig } from './helpers';
 
 const bin = path.join(repoRoot, 'bin/bq-sftp.js');
+async function waitForValue<T>(fn: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('timed out');
+}
+
 /** The CLI in this process, stderr captured. */
 async function cliHere(args: string[]): Promise<{ status: number; stderr: string }> {
   let stderr = '';
@@ -32,7 +41,7 @@ async function cliHere(args: string[]): Promise<{ status: number; stderr: string
     process.stderr.write = write;
   }
 }
-const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, BQSFTP_LOG_LEVEL: 'WARN' } });
+const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 480_000, env: { ...process.env, BQSFTP_LOG_LEVEL: 'WARN' } });
 
 test('bq-sftp backup run|list|verify|restore, POST /sync, POST /sync/{dataset} and schedules sync', async () => {
   const { config, name } = backupTestConfig({ destination: { type: 'sftp' }, tables: ['customers_intl'], schedule: { cron: '0 2 * * *', timezone: 'UTC', paused: true } });
@@ -120,6 +129,12 @@ test('bq-sftp backup run|list|verify|restore, POST /sync, POST /sync/{dataset} a
     const spec = described.spec as { calendars?: unknown[]; cronExpressions?: unknown[] };
     assert.ok((spec.calendars?.length ?? 0) + (spec.cronExpressions?.length ?? 0) > 0, JSON.stringify(described.spec));
     assert.equal(described.state.paused, true);
+    // a scheduled run's logical date is its scheduled day (in the schedule's time zone)
+    await client.schedule.getHandle(id).trigger();
+    const started = await waitForValue(async () => (await client.schedule.getHandle(id).describe()).info.recentActions[0]?.action.workflow.workflowId);
+    const scheduledRun = await client.workflow.getHandle(started).result();
+    assert.equal(scheduledRun.date, new Date().toISOString().slice(0, 10));
+    assert.equal(scheduledRun.success, 1);
     await client.schedule.getHandle(id).delete();
   } finally {
     await client.connection.close();
