@@ -65,9 +65,15 @@ function copyText(total: number, tenant: string): string {
   return lines.join('\n') + '\n';
 }
 
+/** Peak RSS (VmHWM) of the process or of its largest descendant (`bq-sftp worker` may re-exec itself with lean V8 flags). */
 function vmHwmMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  const own = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  let best = own ? Number(own[1]) / 1024 : NaN;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    for (const child of children) best = Math.max(best, vmHwmMb(Number(child)));
+  }
+  return best;
 }
 
 export async function p5(opts: { info: StackInfo; benchDir: string; rounds: number; log: (s: string) => void; writeRows?: number; workerEnv?: Record<string, string> }): Promise<P5Result> {
