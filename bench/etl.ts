@@ -82,11 +82,21 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100/s)
 }
 
-/** `bq-sftp worker` may start itself again with lean memory settings: the child is the worker. */
+/**
+ * The worker runs without the lean relaunch (BQSFTP_WORKER_LEAN=0; `--lean` sets the lean memory
+ * settings directly), so its PID is the worker's; if a launcher is there anyway, its biggest child.
+ */
 function workerProcessPid(pid: number): number {
   try {
     const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    return kids.length === 1 ? kids[0] : pid;
+    const rss = (p: number) => {
+      try {
+        return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+      } catch {
+        return 0;
+      }
+    };
+    return kids.length ? kids.reduce((a, b) => (rss(b) > rss(a) ? b : a)) : pid;
   } catch {
     return pid;
   }
@@ -125,7 +135,7 @@ export async function p8(opts: { info: StackInfo; benchDir: string; rounds: numb
       const floorS = await readAll(api.url, total, pageSize);
       cpu.api_floor.push(per100k(cpuSeconds(api.proc.pid!) - apiCpu0));
       floor.push(total / floorS);
-      const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', ...opts.workerEnv } });
+      const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...opts.workerEnv } });
       try {
         const wpid = workerProcessPid(worker.pid);
         const workerCpu0 = cpuSeconds(wpid);
