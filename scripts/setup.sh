@@ -42,6 +42,14 @@ else
   say "Debian packages present (openssh-server, postgresql)"
 fi
 
+# --- Python readers the tests use as independent checks (pyarrow opens our Parquet) ---------
+if python3 -c 'import pyarrow' 2>/dev/null; then
+  say "pyarrow present"
+else
+  say "installing pyarrow from PyPI (the backup tests read our Parquet with it) …"
+  python3 -m pip install --quiet --disable-pip-version-check pyarrow || die "pip could not install pyarrow; install it with: python3 -m pip install pyarrow"
+fi
+
 # --- Go-built servers, pinned, built side by side ---------------------------------------------
 command -v go >/dev/null || die "Go is not installed; it builds the Temporal CLI and the emulators (apt-get install golang or see go.dev)."
 mkdir -p "$TOOLS/bin" "$TOOLS/versions" "$TOOLS/logs"
