@@ -10,6 +10,7 @@ import { CsvReader, type CsvRecord } from './csv';
 import { globToRegExp, REPORTS, type ReportKind, type ReportSpec } from './report-files';
 import { getTenant, IngestError } from './tenants';
 import { sftpEndpointForTenant } from './sftp';
+import { inboundStream } from '../pgp/inbound';
 
 export interface IngestFileInput {
   jobId: string;
@@ -133,7 +134,8 @@ export async function loadReportFile(config: Config, pool: pg.Pool, sftpPool: Sf
           rowsOk++;
           if (batch.size >= BATCH) await upsertBatch(client, spec, input.tenant, path, batch);
         };
-        const stream = session.createReadStream(path);
+        // *.pgp/*.gpg/*.asc: decrypted (and the signature checked) while read; a failure ends the loop before COMMIT
+        const { stream } = await inboundStream(config, path, session.createReadStream(path));
         const onAbort = () => stream.destroy(new IngestError('Cancelled', 'cancelled'));
         signal.addEventListener('abort', onAbort, { once: true });
         try {
