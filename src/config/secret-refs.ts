@@ -43,7 +43,8 @@ export function resolveSecretRefs(raw: unknown, env: Env): SecretRefs {
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) {
         const r = walk(x, [...path, k]);
-        if (r !== undefined || !isEnvRef(x)) out[k] = r;
+        // defineProperty: a "__proto__" key stays a key (and is then refused as unknown), not a prototype
+        if (r !== undefined || !isEnvRef(x)) Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
       }
       return out;
     }

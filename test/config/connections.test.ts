@@ -183,3 +183,11 @@ void describe('round trip', () => {
     assert.deepEqual(validateConfig(JSON.parse(JSON.stringify(config))), config);
   });
 });
+
+void describe('references and odd keys', () => {
+  void test('a "__proto__" key survives reference resolution and is refused by name', () => {
+    const text = JSON.stringify(minimalRaw()).replace('"gcs":', '"__proto__": {"x": 1}, "gcs":');
+    const err = configErrorOf(() => loadConfig({ env: { EXPORT_CONFIG: text }, cwd: dir }));
+    assert.ok(issueMap(err).has('__proto__'), [...issueMap(err).keys()].join(', '));
+  });
+});
