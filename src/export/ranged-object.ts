@@ -12,8 +12,12 @@ import { publishRanged } from '../sftp/ranged-writer';
 import { toApplicationFailure } from '../activities/failures';
 import type { SourceObject } from '../activities/gcs-listing';
 
-/** objects from this size on go over several connections */
-export const RANGED_MIN_BYTES = 64 * 1024 * 1024;
+/**
+ * Objects from this size on go over several connections — off unless BQSFTP_RANGED_MIN_MIB is
+ * set: on the 2-core bench machine the ranged path took 2.5× the CPU of one stream (8.5–10.2 s vs
+ * 3.5–3.7 s for 1 GiB) and twice the time (31–32 s vs 13–17 s, load ~21); see README "Speed".
+ */
+export const RANGED_MIN_BYTES = process.env.BQSFTP_RANGED_MIN_MIB ? Number(process.env.BQSFTP_RANGED_MIN_MIB) * 1024 * 1024 : Infinity;
 /** connections one object uses at most (fewer when the connection's limit is lower) */
 export const RANGED_LANES = 4;
 const PIECE_BYTES = 32 * 1024 * 1024;

@@ -58,7 +58,7 @@ for (let trial = 1; trial <= TRIALS; trial++) {
     const configPath = path.join(tmp, `${name}.json`);
     const { password, ...sftpWithoutSecret } = config.sftp!;
     fs.writeFileSync(configPath, JSON.stringify({ ...config, sftp: sftpWithoutSecret }));
-    const env = { SFTP_PASSWORD: password!, BQSFTP_LOG_LEVEL: 'WARN' };
+    const env = { SFTP_PASSWORD: password!, BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_RANGED_MIN_MIB: '64' }; // the ranged path is opt-in
     const logPath = path.join(tmp, `${name}.log`);
 
     const record: Trial = { completed: false, publishedAtKill: 0, partialsAtKill: 0, sentAgain: 0, differing: 0, partialsLeft: 0, skipped: 0, attempts: 0 };
