@@ -22,7 +22,11 @@ export interface GpgParty {
 
 const roots: string[] = [];
 process.once('exit', () => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+  for (const r of roots) {
+    // the gpg-agent each home started, then the home itself
+    spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: r } });
+    fs.rmSync(r, { recursive: true, force: true });
+  }
 });
 
 export function gpgParty(name: string, opts: { passphrase?: string; expire?: string; fakedTime?: string } = {}): GpgParty {
