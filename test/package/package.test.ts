@@ -3,7 +3,7 @@
  * folder from the tarball and the registry only (nothing linked to this checkout), then run from
  * there. The same folder is the "tiny separate package" of the client contract test.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -50,6 +50,8 @@ before(() => {
   const installed = sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...scripts, tarball], { cwd: consumer });
   assert.equal(installed.status, 0, `npm install of the tarball failed:\n${installed.stderr}`);
 });
+
+after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('the installed package runs compiled code: npx bq-sftp --version prints its version and the Temporal SDK version', () => {
   const installed = path.join(consumer, 'node_modules', 'bq-sftp');
