@@ -2,7 +2,7 @@ import { defineQuery, isCancellation, log, proxyActivities, setCurrentDetails, s
 import type { createBackupActivities, ExtractResult, BackupVerifyResult, BackupRestoreResult } from './activities';
 import type { Activities } from '../activities';
 import { heartbeatingTransferOptions, shortNotifyOptions, verificationOptions } from '../workflows/activity-options';
-import { describeFailure } from '../export/workflow';
+import { describeFailure } from '../workflows/describe-failure';
 import { logicalDate } from '../workflows/logical-date';
 import { ScheduledStartTimeKey } from '../workflows/search-attributes';
 

@@ -3,7 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Config } from '../config';
 import { runUrl } from '../activities/notify';
 import { buildActivityDeps } from '../activities/deps';
-import { describeFailure } from '../export/workflow';
+import { describeFailure } from '../workflows/describe-failure';
 import { getBackupConfig, configuredBackups, startBackup, startBackupRestore, startBackupVerify, today } from '../backup/starter';
 import { openDestination } from '../backup/destinations';
 import { tablesFolder, tableBackupsFolder, folderDate } from '../backup/naming';

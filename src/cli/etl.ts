@@ -13,7 +13,7 @@ import { runUrl } from '../activities/notify';
 import { openEtlDb } from '../etl/db';
 import { checkPipeline, checkStamp, EtlInputError, startEtlReplay, startEtlRun } from '../etl/starter';
 import type { EtlResult } from '../etl/workflow';
-import { describeFailure } from '../export/workflow';
+import { describeFailure } from '../workflows/describe-failure';
 import { addConfigOption, loadCliConfig, withClient } from './config-option';
 import { EXIT_REFUSED, fail } from './output';
 

@@ -9,7 +9,7 @@ import { ApplicationFailure, defineQuery, isCancellation, proxyActivities, setCu
 import type { EtlActivities, ExtractResult, PublishedFile, SaveResult, TransformResult } from './activities';
 import { isRunStamp, runStamp } from './naming';
 import { ScheduledStartTimeKey } from '../workflows/search-attributes';
-import { describeFailure } from '../export/workflow';
+import { describeFailure } from '../workflows/describe-failure';
 
 export interface EtlInput {
   pipeline: string;

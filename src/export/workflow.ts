@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   defineQuery,
   isCancellation,
@@ -11,6 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, BqExportResult, TransferSummary, VerifyResult } from '../activities';
+import { describeFailure } from '../workflows/describe-failure';
 import { heartbeatingTransferOptions, longBigQueryJobOptions, shortNotifyOptions, verificationOptions } from '../workflows/activity-options';
 import { ExportDateKey, ExportNameKey, ExportStatusKey, type ExportStatus } from '../workflows/search-attributes';
 
@@ -52,18 +52,7 @@ const heartbeatingTransfer = proxyActivities<Activities>(heartbeatingTransferOpt
 const verification = proxyActivities<Activities>(verificationOptions);
 const shortNotify = proxyActivities<Activities>(shortNotifyOptions);
 
-/** The failure as a person reads it: the innermost ApplicationFailure's type and message. */
-export function describeFailure(err: unknown): { type: string; message: string; attempts?: number } {
-  let cur: unknown = err;
-  while (cur instanceof ActivityFailure || (cur instanceof Error && !(cur instanceof ApplicationFailure) && (cur as { cause?: unknown }).cause)) {
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  if (cur instanceof ApplicationFailure) {
-    const details = cur.details?.[0] as { attempt?: number } | undefined;
-    return { type: cur.type ?? 'Error', message: cur.message, attempts: details?.attempt };
-  }
-  return { type: 'Error', message: err instanceof Error ? err.message : String(err) };
-}
+export { describeFailure };
 
 function setStatus(status: ExportStatus): void {
   upsertSearchAttributes([{ key: ExportStatusKey, value: status }]);

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import { parseRunDate } from '../config';
 import { runUrl } from '../activities/notify';
-import { describeFailure } from '../export/workflow';
+import { describeFailure } from '../workflows/describe-failure';
 import { configuredBackups, startBackup, today } from '../backup/starter';
 import type { ApiResponse } from './server';
 

@@ -7,7 +7,7 @@ import { hasControlChars } from '../config/schema';
 import { parseGcsUri } from '../gcs/client';
 import { runUrl } from '../activities/notify';
 import { startExport } from '../starter';
-import { describeFailure } from '../export/workflow';
+import { describeFailure } from '../workflows/describe-failure';
 import { TransferWorkflow, VerifyWorkflow } from '../export/api-workflows';
 import { openApiDocument } from './openapi';
 import { createIngestRoutes, INGEST_BASE_PATH } from './ingest-routes';

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { DesiredSchedule } from '../export/schedules/desired';
+import type { DesiredSchedule } from '../temporal/desired-schedule';
 import type { DataType } from './event-types';
 import { ingestConfig } from './tenants';
 

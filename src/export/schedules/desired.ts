@@ -1,12 +1,11 @@
+import type { DesiredSchedule } from '../../temporal/desired-schedule';
 import type { ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { Config } from '../../config';
-import type { DailyExportsInput } from '../daily-workflow';
 import { inboxSchedules } from '../../inbox/schedules';
 import { desiredBackupSchedules } from '../../backup/schedules';
 import { etlSchedules } from '../../etl/schedules';
 import { ingestSchedules } from '../../ingest/schedules';
-import type { IngestScheduleInput } from '../../ingest/scheduled-workflow';
 
 // Schedules belong to one deployment, named by its task queue (default `bq-sftp`): IDs are
 // `<task queue>-daily` and `<task queue>-export-<name>`, and the memo records the task queue.
@@ -14,20 +13,7 @@ export const dailyScheduleId = (taskQueue: string) => `${taskQueue}-daily`;
 export const exportScheduleId = (taskQueue: string, name: string) => `${taskQueue}-export-${name}`;
 
 /** What one schedule should be, in a form that compares by value. */
-export interface DesiredSchedule {
-  id: string;
-  cron: string;
-  timezone: string;
-  overlap: string;
-  catchupWindow: string;
-  paused: boolean;
-  input: DailyExportsInput | { inbox: string } | { backup: string; timezone?: string } | { pipeline: string } | IngestScheduleInput;
-  /** default DailyExportsWorkflow; `interval` (a duration) replaces the cron when set */
-  workflowType?: string;
-  interval?: string;
-  taskQueue: string;
-  note: string;
-}
+export type { DesiredSchedule };
 
 const OVERLAP: Record<string, ScheduleOverlapPolicy> = {
   skip: 'SKIP',
