@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { exportNames, loadConfigWithSource, redactConfig } from '../config';
+import { exportNames, loadConfigWithSource, redactConfig, sftpConnection, sftpConnectionNames } from '../config';
 import { addConfigOption, loadCliConfig } from './config-option';
 import { printJson, printLine, processIo } from './output';
 
@@ -21,7 +21,7 @@ export function registerConfigCommands(program: Command): void {
     }
     printLine(io, `config OK: ${names.length} export${names.length === 1 ? '' : 's'} (${names.join(', ')})`);
     printLine(io, `  Temporal ${cfg.temporal.address}, namespace ${cfg.temporal.namespace}, task queue ${cfg.temporal.task_queue}`);
-    for (const [name, c] of Object.entries(cfg.connections.sftp)) {
+    for (const [name, c] of sftpConnectionNames(cfg).map((n) => [n, sftpConnection(cfg, n)] as const)) {
       printLine(io, `  SFTP ${name}: ${c.username}@${c.host}:${c.port} ${c.directory}`);
     }
   });

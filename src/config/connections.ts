@@ -8,7 +8,10 @@ import { DEFAULT_CONNECTION, type Config, type SftpConfig } from './schema';
 export { DEFAULT_CONNECTION };
 
 export function sftpConnectionNames(config: Config): string[] {
-  return Object.keys(config.connections.sftp).sort();
+  // `default` (the top-level sftp block) is not enumerable: see resolveExports in schema.ts
+  const names = Object.keys(config.connections.sftp);
+  if (Object.hasOwn(config.connections.sftp, DEFAULT_CONNECTION) && !names.includes(DEFAULT_CONNECTION)) names.push(DEFAULT_CONNECTION);
+  return names.sort();
 }
 
 /** The connection called `name`; throws `ConfigError` type `UnknownConnection` listing the known ones. */

@@ -465,9 +465,7 @@ function checkConnections(cfg: ParsedConfig, ctx: z.RefinementCtx): void {
   const connections = allSftpConnections(cfg);
   const known = Object.keys(connections);
   const knownText = known.length ? `known: ${known.join(', ')}` : 'no connections are configured';
-  // a resolved config lists the sftp block as connections.sftp.default too: written back out, it must load again
-  const sameAsBlock = JSON.stringify(cfg.connections.sftp[DEFAULT_CONNECTION]) === JSON.stringify(cfg.sftp);
-  if (cfg.sftp && cfg.connections.sftp[DEFAULT_CONNECTION] && !sameAsBlock) {
+  if (cfg.sftp && cfg.connections.sftp[DEFAULT_CONNECTION]) {
     ctx.addIssue({
       code: 'custom',
       path: ['connections', 'sftp', DEFAULT_CONNECTION],
@@ -507,7 +505,11 @@ function resolveExports(cfg: ParsedConfig) {
     const sftp = e.sftp ?? DEFAULT_CONNECTION;
     resolved[name] = { ...e, sftp, destination: e.destination ?? connections[sftp].directory, file_prefix: e.file_prefix ?? name };
   }
-  return { ...cfg, connections: { ...cfg.connections, sftp: connections }, exports: resolved };
+  // the sftp block is reachable as connections.sftp.default too, but not enumerable: a resolved config
+  // written back out (JSON) holds it once, so it loads again with env overrides applied in one place
+  const sftp: Record<string, ParsedSftp> = { ...cfg.connections.sftp };
+  if (cfg.sftp) Object.defineProperty(sftp, DEFAULT_CONNECTION, { value: cfg.sftp, enumerable: false, writable: true, configurable: true });
+  return { ...cfg, connections: { ...cfg.connections, sftp }, exports: resolved };
 }
 
 /** Validates a raw (JSON) config and returns the resolved `Config`. */

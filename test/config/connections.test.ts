@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { configSecrets, loadConfig, loadConfigWithSource, redactConfig, sftpConnection, validateConfig } from '../../src/config';
+import { configSecrets, loadConfig, loadConfigWithSource, redactConfig, sftpConnection, sftpConnectionNames, validateConfig } from '../../src/config';
 import { sftpEndpointFor } from '../../src/activities/sftp-endpoint';
 import { endpointKey } from '../../src/sftp/endpoint';
 import { repoRoot } from '../../src/stack/layout';
@@ -32,7 +32,7 @@ function load(raw: unknown, env: Record<string, string> = {}) {
 void describe('named SFTP connections', () => {
   void test("today's single sftp block is the connection 'default' and exports use it unchanged", () => {
     const cfg = validateConfig(minimalRaw());
-    assert.deepEqual(Object.keys(cfg.connections.sftp), ['default']);
+    assert.deepEqual(sftpConnectionNames(cfg), ['default']);
     assert.equal(cfg.exports.product_data.sftp, 'default');
     assert.equal(cfg.exports.product_data.destination, '/uploads');
     assert.equal(sftpConnection(cfg).host, 'sftp.example.com');
@@ -178,9 +178,13 @@ void describe('secrets by reference', () => {
 });
 
 void describe('round trip', () => {
-  void test('a resolved config written back out loads again to the same config', () => {
+  void test('a resolved config written back out loads again to the same config, env overrides included', () => {
     const { config } = load(twoPartners(), partnerEnv);
     assert.deepEqual(validateConfig(JSON.parse(JSON.stringify(config))), config);
+    assert.equal(sftpConnection(validateConfig(JSON.parse(JSON.stringify(config))), 'default').host, 'sftp.example.com');
+    // a worker given such a file and SFTP_PASSWORD uses the password from the environment for `default`
+    const again = loadConfig({ env: { EXPORT_CONFIG: JSON.stringify(config), SFTP_PASSWORD: 'from-env-99' }, cwd: dir });
+    assert.equal(sftpConnection(again, 'default').password, 'from-env-99');
   });
 });
 

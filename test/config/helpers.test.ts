@@ -43,7 +43,6 @@ void describe('redactConfig', () => {
     assert.equal(red.sftp!.password, '***');
     assert.equal(red.connections.sftp.keyed.private_key, '***');
     assert.equal(red.connections.sftp.keyed.passphrase, '***');
-    assert.equal(red.connections.sftp.default.password, '***');
     assert.equal(red.slack.webhook_url, '***');
     assert.equal(red.temporal.api_key, '***');
     assert.equal(red.http.auth_token, '***');
