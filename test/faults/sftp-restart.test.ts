@@ -13,7 +13,7 @@ import { OwnSshd } from '../sftp/helpers/own-sshd';
 import { reportFigures, sleep, trials, waitFor } from './helpers/figures';
 import { activityAttempts, compareWithGcs, FAULT_DATE, folderState, removeLocalFolder, seedObjects, type Seeded } from './helpers/transfer-fixture';
 
-const TRIALS = trials(5);
+const TRIALS = trials(3);
 const info = stack();
 const sshd = new OwnSshd();
 let seeded: Seeded;

@@ -20,7 +20,7 @@ import { WorkerProcess } from './helpers/worker-process';
 
 const FILES = 20;
 const SIZE = 12 * 1024 * 1024;
-const TRIALS = trials(10);
+const TRIALS = trials(5);
 const info = stack();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bq-sftp-r1-'));
 
