@@ -59,6 +59,16 @@ function gpgHome(root: string, name: string, passphrase: string) {
   return { home, fpr, run, pub: run(['--armor', '--export', fpr]).toString(), sec: run(['--armor', '--export-secret-keys', fpr]).toString() };
 }
 
+/** The process doing the work: `bq-sftp worker` may start itself again with lean memory flags (its only child then). */
+function leafPid(pid: number): number {
+  try {
+    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return children.length === 1 ? leafPid(children[0]) : pid;
+  } catch {
+    return pid;
+  }
+}
+
 function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -153,14 +163,15 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
   };
   const transfer = async (exportName: string, i: number, w = worker, taskQueue = config.temporal.task_queue): Promise<{ seconds: number; peak: number }> => {
     clear();
-    fs.writeFileSync(`/proc/${w.pid}/clear_refs`, '5');
+    const pid = leafPid(w.pid);
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
     const handle = await client.workflow.start('TransferWorkflow', {
       taskQueue,
       workflowId: `bench-p9-${exportName}-${Date.now()}-${i}`,
       args: [{ exportName, date: DATE, gcsPath: `gs://${info.gcs.bucket}/${exportName}/20250108/` }],
     });
     await handle.result();
-    return { seconds: transferSeconds(await handle.fetchHistory()), peak: procStatusMb(w.pid, 'VmHWM') };
+    return { seconds: transferSeconds(await handle.fetchHistory()), peak: procStatusMb(pid, 'VmHWM') };
   };
   try {
     for (let i = 0; i < rounds; i++) {
@@ -198,6 +209,7 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
     await client.connection.close();
     await worker.stop();
     await threadedWorker.stop();
+    for (const h of [partner.home, us.home]) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: h } });
     fs.rmSync(keysDir, { recursive: true, force: true });
     fs.rmSync(encFile, { force: true });
     clear();
