@@ -44,7 +44,7 @@ function useCompiled() {
   return newest(src) <= built;
 }
 
-// issue 20: `worker` starts itself again with the lean memory settings unless they are set (bin/lean-worker.js)
+// issue 20: with BQSFTP_WORKER_LEAN=1 `worker` starts itself again with the lean memory settings (bin/lean-worker.js)
 const lean = require('./lean-worker.js');
 if (lean.needsLeanRestart(process.argv.slice(2), process.env)) return lean.runLeanWorker(__filename, process.argv.slice(2));
 lean.watchLauncher();
