@@ -265,7 +265,9 @@ async function p1Mixed(configPath: string) {
 function workerProcessPid(pid: number): number {
   try {
     const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    return kids.length === 1 ? kids[0] : pid;
+    // only the relaunched worker, not a helper process of its own (e.g. esbuild's service under tsx)
+    const worker = kids.find((k) => fs.readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('bq-sftp.js'));
+    return worker ?? pid;
   } catch {
     return pid;
   }
