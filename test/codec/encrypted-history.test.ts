@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { temporal } from '@temporalio/proto';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../src/codec';
-import { repoRoot } from '../../src/stack/layout';
+import { repoRoot, stackLayout } from '../../src/stack/layout';
 import { connectClient } from '../../src/temporal/connection';
 import type { TransferSummary } from '../../src/activities';
 import { testConfig } from '../helpers/config';
@@ -16,7 +16,7 @@ import { stack, uniqueId } from '../helpers/stack';
 
 const info = stack();
 const bin = path.join(repoRoot, 'bin/bq-sftp.js');
-const temporalCli = path.join(repoRoot, '.tools/bin/temporal');
+const temporalCli = path.join(stackLayout().toolsBin, 'temporal');
 
 /**
  * Every place `marker` shows up in a JSON-like value: in a string, in the base64 decoding of a

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { stackLayout } from '../../src/stack/layout';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { clientFor } from '../../src/cli/config-option';
@@ -24,7 +25,7 @@ import { reportFigures } from './helpers/figures';
 import { WorkerProcess } from './helpers/worker-process';
 
 const exec = promisify(execFile);
-const TEMPORAL = path.resolve(__dirname, '../../.tools/bin/temporal');
+const TEMPORAL = path.join(stackLayout().toolsBin, 'temporal');
 const info = stack();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bq-sftp-r5-'));
 const customersQuery = `SELECT id, name FROM \`${info.bigquery.projectId}.${info.bigquery.dataset}.customers\``;
