@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../helpers/ports';
+import { stackLayout } from '../../../src/stack/layout';
 
 const run = promisify(execFile);
 const STACK_CLI = path.resolve(__dirname, '../../../src/stack/cli.ts');
@@ -30,7 +31,7 @@ export class PrivateEmulators {
     if (!this.env.BQSFTP_STACK_DIR) {
       this.env = {
         BQSFTP_STACK_DIR: this.dir,
-        BQSFTP_TOOLS_DIR: path.join(REPO, '.tools'),
+        BQSFTP_TOOLS_DIR: path.dirname(stackLayout().toolsBin),
         BQSFTP_STACK_SERVICES: this.services.join(','),
         BQSFTP_GCS_PORT: this.fixedPorts.BQSFTP_GCS_PORT ?? String(await freePort()),
         BQSFTP_BIGQUERY_PORT: String(await freePort()),
