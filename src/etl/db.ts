@@ -7,8 +7,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { Client as PgClient } from 'pg';
+import type BetterSqlite3 from 'better-sqlite3';
+
+// The native SQLite module and the PostgreSQL client load on first use: a worker that runs no
+// ETL save (or an idle one) does not pay for them.
+let sqliteModule: typeof BetterSqlite3 | undefined;
+function sqlite(): typeof BetterSqlite3 {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (sqliteModule ??= require('better-sqlite3') as typeof BetterSqlite3);
+}
 
 export interface RawRow {
   line: number;
@@ -71,6 +78,7 @@ export const DDL = [
 
 export function openSqlite(file: string): EtlDb {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const Database = sqlite();
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 30000');
@@ -89,10 +97,19 @@ export function openSqlite(file: string): EtlDb {
         if (opts.replace) for (const t of ['raw_users', 'processed_users', 'dlq_users']) db.prepare(`DELETE FROM ${t} WHERE pipeline = ? AND run_id = ?`).run(pipeline, runId);
         const at = now();
         await load({
-          raw: async (rows) => void db.transaction(() => rows.forEach((r) => insRaw.run(pipeline, runId, r.line, r.id, at, r.data)))(),
-          processed: async (rows) => void db.transaction(() => rows.forEach((r) => insProc.run(pipeline, runId, r.id, at, r.data, r.department_code)))(),
-          dlq: async (rows) => void db.transaction(() => rows.forEach((r) => insDlq.run(pipeline, runId, r.line, r.id, at, r.error_reason, r.rule, r.data)))(),
-          removeDlq: async (lines) => void db.transaction(() => lines.forEach((l) => delDlq.run(pipeline, runId, l)))(),
+          // prepared statements inside the one open transaction (no savepoint per batch)
+          raw: async (rows) => {
+            for (const r of rows) insRaw.run(pipeline, runId, r.line, r.id, at, r.data);
+          },
+          processed: async (rows) => {
+            for (const r of rows) insProc.run(pipeline, runId, r.id, at, r.data, r.department_code);
+          },
+          dlq: async (rows) => {
+            for (const r of rows) insDlq.run(pipeline, runId, r.line, r.id, at, r.error_reason, r.rule, r.data);
+          },
+          removeDlq: async (lines) => {
+            for (const l of lines) delDlq.run(pipeline, runId, l);
+          },
         });
         db.exec('COMMIT');
       } catch (err) {
@@ -123,6 +140,7 @@ export function openSqlite(file: string): EtlDb {
 }
 
 export async function openPostgres(url: string, password?: string): Promise<EtlDb> {
+  const { Client: PgClient } = await import('pg');
   const client = new PgClient({ connectionString: url, ...(password ? { password } : {}) });
   await client.connect();
   // one DDL at a time: concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL
