@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stackLayout } from '../src/stack/layout';
+import { departmentsCsv } from '../src/etl/users-data';
 
 const root = path.resolve(__dirname, '..');
 const composeFile = path.join(root, 'docker-compose.yml');
@@ -99,4 +100,26 @@ void test('docker-compose config -q rejects a service with an unknown key (the c
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+void test('docker-compose.yml runs the ETL users API (compiled, port 8099) for the worker, which gets departments.csv as the data set has it', () => {
+  const res = dockerCompose(['-f', composeFile, 'config', '--format', 'json']);
+  assert.equal(res.status, 0, `docker-compose config failed:\n${res.stderr}`);
+  const cfg = JSON.parse(res.stdout) as {
+    services: Record<string, { command?: string[]; ports?: { target: number; published: string }[]; healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }>; configs?: { source: string; target: string }[] }>;
+    configs: Record<string, { content?: string }>;
+  };
+  const api = cfg.services.users_api;
+  assert.ok(api, 'service "users_api" is missing');
+  const cmd = api.command ?? [];
+  assert.equal(cmd[1], 'dist/etl/users-api-server.js');
+  assert.ok(fs.existsSync(path.join(root, 'src/etl/users-api-server.ts')), 'the compiled file comes from src/etl/users-api-server.ts');
+  assert.equal(cmd[cmd.indexOf('--port') + 1], '8099');
+  assert.equal(cmd[cmd.indexOf('--host') + 1], '0.0.0.0');
+  assert.deepEqual(api.ports?.map((p) => [p.target, p.published]), [[8099, '8099']], 'the same port as the process stack (BQSFTP_USERS_API_PORT default)');
+  assert.match(api.healthcheck?.test.join(' ') ?? '', /127\.0\.0\.1:8099\/health/);
+  assert.equal(cfg.services.worker.depends_on?.users_api?.condition, 'service_healthy');
+  const mounted = cfg.services.worker.configs?.find((c) => c.source === 'departments-csv');
+  assert.equal(mounted?.target, '/app/etl/departments.csv');
+  assert.equal(cfg.configs['departments-csv']?.content, departmentsCsv());
 });
