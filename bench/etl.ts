@@ -17,7 +17,7 @@ import { runStamp } from '../src/etl/naming';
 import { repoRoot } from '../src/stack/layout';
 import type { StackInfo } from '../src/stack/stack-info';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
-import { stat, type Stat } from './stats';
+import { range, stat, type Stat } from './stats';
 
 export interface P8Result {
   records: number;
@@ -102,16 +102,52 @@ function workerProcessPid(pid: number): number {
   }
 }
 
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
 function vmHwmMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
-export async function p8(opts: { info: StackInfo; benchDir: string; rounds: number; log: (s: string) => void; records?: number; pageSize?: number; workerEnv?: Record<string, string> }): Promise<P8Result> {
+type Variant = 'whole' | 'split';
+
+interface RunFigures {
+  records_per_s: number;
+  seconds: number;
+  rss_mb: number;
+  idle_rss_mb: number;
+  cpu_worker: number;
+  cpu_api: number;
+  steps: Partial<Record<'extract' | 'transform' | 'save', number>>;
+}
+
+export interface P8SplitResult {
+  ours_records_per_s: Stat;
+  ratio: Stat;
+  peak_rss_mb: Stat;
+  idle_rss_mb: Stat;
+  cpu_s_per_100k: Stat;
+}
+
+export async function p8(opts: {
+  info: StackInfo;
+  benchDir: string;
+  rounds: number;
+  log: (s: string) => void;
+  records?: number;
+  pageSize?: number;
+  workerEnv?: Record<string, string>;
+  /** also measure the lean split set-up (default: yes; `--no-split` on the command line: no) */
+  split?: boolean;
+}): Promise<P8Result & { idle_rss_mb: Stat; split?: P8SplitResult }> {
   const { info, benchDir, rounds, log } = opts;
   const total = opts.records ?? 100_000;
   const pageSize = opts.pageSize ?? 100;
-  log(`P8: EtlWorkflow over ${total.toLocaleString('en')} users (page size ${pageSize}) vs reading the same pages only (${rounds} rounds)`);
+  const withSplit = opts.split ?? !process.argv.includes('--no-split');
+  log(`P8: EtlWorkflow over ${total.toLocaleString('en')} users (page size ${pageSize}) vs reading the same pages only (${rounds} rounds; the whole worker${withSplit ? ', then the lean split set-up: an activities-only worker with MALLOC_ARENA_MAX=1 and --max-semi-space-size=1 beside a workflows-only one' : ''})`);
   const dir = path.join(benchDir, 'p8');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -122,67 +158,100 @@ export async function p8(opts: { info: StackInfo; benchDir: string; rounds: numb
   const configPath = path.join(dir, 'config.json');
   fs.writeFileSync(configPath, JSON.stringify(input), { mode: 0o600 });
   const client = await clientFor(config);
-  const ours: number[] = [];
-  const floor: number[] = [];
-  const rss: number[] = [];
-  const cpu = { worker: [] as number[], api_ours: [] as number[], api_floor: [] as number[] };
   const per100k = (sec: number) => (sec * 100_000) / total;
-  const steps = { extract: [] as number[], transform: [] as number[], save: [] as number[] };
+  // BQSFTP_P8_CPU_PROF=<dir>: the measured worker writes a V8 CPU profile there (node --cpu-prof)
+  const prof = process.env.BQSFTP_P8_CPU_PROF ? ` --cpu-prof --cpu-prof-dir=${path.resolve(process.env.BQSFTP_P8_CPU_PROF)}` : '';
+  const lean = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=1' };
+  let runNo = 0;
+
+  const runOnce = async (variant: Variant): Promise<RunFigures> => {
+    const base = variant === 'split' ? { ...opts.workerEnv, ...lean } : { ...opts.workerEnv };
+    const env = { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...base, ...(prof ? { NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''}${prof}`.trim() } : {}) };
+    const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, `worker-${variant}.log`), env, args: variant === 'split' ? ['--only', 'activities'] : [] });
+    const workflows = variant === 'split' ? await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker-workflows.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...lean }, args: ['--only', 'workflows'] }) : undefined;
+    try {
+      const wpid = workerProcessPid(worker.pid);
+      const idle = rssMb(wpid);
+      const workerCpu0 = cpuSeconds(wpid);
+      const apiCpu0 = cpuSeconds(api.proc.pid!);
+      const stamp = runStamp(new Date(Date.now() + runNo++ * 1000));
+      const handle = await startEtlRun(client, config, { pipeline: 'demo_users', stamp });
+      const r = await handle.result();
+      const cpuWorker = per100k(cpuSeconds(wpid) - workerCpu0);
+      const cpuApi = per100k(cpuSeconds(api.proc.pid!) - apiCpu0);
+      if (r.counts.raw !== total) throw new Error(`the run read ${r.counts.raw} records, expected ${total}`);
+      const events = (await handle.fetchHistory()).events ?? [];
+      const t = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+      const seconds = t(events.at(-1)!) - t(events[0]);
+      // each activity: scheduled → completed (the one-pass extract+transform counts as extract)
+      const steps: RunFigures['steps'] = {};
+      const scheduled = new Map<string, number>();
+      for (const e of events) {
+        const sch = e.activityTaskScheduledEventAttributes;
+        if (sch) scheduled.set(String(e.eventId), t(e));
+        const c = e.activityTaskCompletedEventAttributes;
+        if (c) {
+          const start = scheduled.get(String(c.scheduledEventId));
+          const type = events.find((x) => String(x.eventId) === String(c.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType?.name;
+          const key = type === 'etlExtract' || type === 'etlExtractTransform' ? 'extract' : type === 'etlTransform' ? 'transform' : type === 'etlSave' ? 'save' : undefined;
+          if (key && start !== undefined) steps[key] = t(e) - start;
+        }
+      }
+      return { records_per_s: total / seconds, seconds, rss_mb: vmHwmMb(wpid), idle_rss_mb: idle, cpu_worker: cpuWorker, cpu_api: cpuApi, steps };
+    } finally {
+      await worker.stop();
+      await workflows?.stop();
+    }
+  };
+
+  const floor: number[] = [];
+  const apiFloor: number[] = [];
+  const runs: Record<Variant, RunFigures[]> = { whole: [], split: [] };
   try {
     await readAll(api.url, Math.min(total, 5000), pageSize); // warm-up
     for (let i = 0; i < rounds; i++) {
       const apiCpu0 = cpuSeconds(api.proc.pid!);
       const floorS = await readAll(api.url, total, pageSize);
-      cpu.api_floor.push(per100k(cpuSeconds(api.proc.pid!) - apiCpu0));
+      apiFloor.push(per100k(cpuSeconds(api.proc.pid!) - apiCpu0));
       floor.push(total / floorS);
-      const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...opts.workerEnv } });
-      try {
-        const wpid = workerProcessPid(worker.pid);
-        const workerCpu0 = cpuSeconds(wpid);
-        const apiCpu1 = cpuSeconds(api.proc.pid!);
-        const stamp = runStamp(new Date(Date.now() + i * 1000));
-        const handle = await startEtlRun(client, config, { pipeline: 'demo_users', stamp });
-        const r = await handle.result();
-        cpu.worker.push(per100k(cpuSeconds(wpid) - workerCpu0));
-        cpu.api_ours.push(per100k(cpuSeconds(api.proc.pid!) - apiCpu1));
-        if (r.counts.raw !== total) throw new Error(`the run read ${r.counts.raw} records, expected ${total}`);
-        const events = (await handle.fetchHistory()).events ?? [];
-        const t = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
-        const seconds = t(events.at(-1)!) - t(events[0]);
-        ours.push(total / seconds);
-        // each activity: scheduled → completed
-        const scheduled = new Map<string, number>();
-        for (const e of events) {
-          const s = e.activityTaskScheduledEventAttributes;
-          if (s) scheduled.set(String(e.eventId), t(e));
-          const c = e.activityTaskCompletedEventAttributes;
-          if (c) {
-            const start = scheduled.get(String(c.scheduledEventId));
-            const type = events.find((x) => String(x.eventId) === String(c.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType?.name;
-            const key = type === 'etlExtract' ? 'extract' : type === 'etlTransform' ? 'transform' : type === 'etlSave' ? 'save' : undefined;
-            if (key && start !== undefined) steps[key].push(t(e) - start);
-          }
-        }
-        rss.push(vmHwmMb(wpid));
-        log(`  round ${i + 1}: ours ${Math.round(total / seconds)} records/s (${seconds.toFixed(2)} s: extract ${steps.extract.at(-1)?.toFixed(2)}, transform ${steps.transform.at(-1)?.toFixed(2)}, save ${steps.save.at(-1)?.toFixed(2)}), ` +
-          `floor ${Math.round(total / floorS)} records/s (${floorS.toFixed(2)} s), worker peak RSS ${rss.at(-1)} MB; ` +
-            `CPU: worker ${cpu.worker.at(-1)!.toFixed(1)} s, users API ${cpu.api_ours.at(-1)!.toFixed(1)} s (reader alone: ${cpu.api_floor.at(-1)!.toFixed(1)} s)`);
-      } finally {
-        await worker.stop();
+      for (const variant of withSplit ? (['whole', 'split'] as const) : (['whole'] as const)) {
+        const f = await runOnce(variant);
+        runs[variant].push(f);
+        const st = f.steps;
+        log(`  round ${i + 1}, ${variant === 'whole' ? 'whole worker' : 'lean split (activities-only worker)'}: ours ${Math.round(f.records_per_s)} records/s (${f.seconds.toFixed(2)} s: ` +
+          `${st.transform === undefined ? `extract+transform ${st.extract?.toFixed(2)}` : `extract ${st.extract?.toFixed(2)}, transform ${st.transform.toFixed(2)}`}, save ${st.save?.toFixed(2)}), ` +
+          `floor ${Math.round(total / floorS)} records/s (${floorS.toFixed(2)} s) → ${(f.records_per_s / (total / floorS)).toFixed(2)}×, peak RSS ${f.rss_mb} MB (${f.idle_rss_mb} MB idle); ` +
+          `CPU per 100k: worker ${f.cpu_worker.toFixed(1)} s, users API ${f.cpu_api.toFixed(1)} s (reader alone: ${apiFloor.at(-1)!.toFixed(1)} s)`);
       }
     }
   } finally {
     await client.connection.close();
     api.proc.kill('SIGTERM');
   }
-  return {
+  const w = runs.whole;
+  const stepStat = (k: 'extract' | 'transform' | 'save') => stat(w.map((f) => f.steps[k]).filter((x): x is number => x !== undefined));
+  const result: P8Result & { idle_rss_mb: Stat; split?: P8SplitResult } = {
     records: total,
     page_size: pageSize,
-    ours_records_per_s: stat(ours),
+    ours_records_per_s: stat(w.map((f) => f.records_per_s)),
     floor_records_per_s: stat(floor),
-    ratio: stat(ours.map((o, i) => o / floor[i])),
-    peak_rss_mb: stat(rss),
-    cpu_s_per_100k: { worker: stat(cpu.worker), api_ours: stat(cpu.api_ours), api_floor: stat(cpu.api_floor) },
-    steps_s: { extract: stat(steps.extract), transform: stat(steps.transform), save: stat(steps.save) },
+    ratio: stat(w.map((f, i) => f.records_per_s / floor[i])),
+    peak_rss_mb: stat(w.map((f) => f.rss_mb)),
+    idle_rss_mb: stat(w.map((f) => f.idle_rss_mb)),
+    cpu_s_per_100k: { worker: stat(w.map((f) => f.cpu_worker)), api_ours: stat(w.map((f) => f.cpu_api)), api_floor: stat(apiFloor) },
+    steps_s: { extract: stepStat('extract'), transform: stepStat('transform'), save: stepStat('save') },
   };
+  if (withSplit) {
+    const sp = runs.split;
+    result.split = {
+      ours_records_per_s: stat(sp.map((f) => f.records_per_s)),
+      ratio: stat(sp.map((f, i) => f.records_per_s / floor[i])),
+      peak_rss_mb: stat(sp.map((f) => f.rss_mb)),
+      idle_rss_mb: stat(sp.map((f) => f.idle_rss_mb)),
+      cpu_s_per_100k: stat(sp.map((f) => f.cpu_worker)),
+    };
+    log(`  P8 lean split set-up: ours ${range(result.split.ours_records_per_s, 0)} records/s → ${range(result.split.ratio)}× of the floor, activities-only worker peak RSS ${range(result.split.peak_rss_mb, 0)} MB (${range(result.split.idle_rss_mb, 0)} MB idle), CPU ${range(result.split.cpu_s_per_100k, 1)} s per 100k`);
+  }
+  log(`  P8 whole worker: peak RSS ${range(result.peak_rss_mb, 0)} MB (${range(result.idle_rss_mb, 0)} MB idle), CPU ${range(result.cpu_s_per_100k.worker, 1)} s per 100k; users API ${range(result.cpu_s_per_100k.api_ours, 1)} s (reader alone ${range(result.cpu_s_per_100k.api_floor, 1)} s)`);
+  return result;
 }

@@ -12,6 +12,7 @@ import type { Config } from '../config';
 import type { EtlSourceConfig } from './config';
 import { getPipeline, stagedObjects } from './common';
 import { toApplicationFailure } from '../activities/failures';
+import type { Get, GetResponse } from './http-get';
 
 export interface ExtractInput {
   pipeline: string;
@@ -37,10 +38,10 @@ export interface ExtractProgress {
   done?: boolean;
 }
 
-const PART_RECORDS = 5000;
-const PART_BYTES = 8 * 1024 * 1024;
+export const PART_RECORDS = 5000;
+export const PART_BYTES = 8 * 1024 * 1024;
 
-class SourceError extends Error {
+export class SourceError extends Error {
   constructor(
     message: string,
     readonly type: string,
@@ -51,7 +52,7 @@ class SourceError extends Error {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason as Error);
     const t = setTimeout(resolve, ms);
@@ -67,7 +68,7 @@ function requestHeaders(src: EtlSourceConfig): Record<string, string> {
 }
 
 /** Secret values to keep out of error messages. */
-function secretsOf(src: EtlSourceConfig): string[] {
+export function secretsOf(src: EtlSourceConfig): string[] {
   return [src.auth_token, src.api_key].filter((s): s is string => !!s);
 }
 
@@ -78,15 +79,17 @@ function pageUrl(src: EtlSourceConfig, skip: number, limit: number): string {
   return u.toString();
 }
 
-interface Page {
+export interface Page {
   records: unknown[];
   total?: number;
+  /** the body as received */
+  text?: string;
 }
 
 /** One request: a page, or a SourceError saying whether to try again. */
-async function fetchOnce(doFetch: typeof fetch, src: EtlSourceConfig, skip: number, limit: number, page: number, signal: AbortSignal): Promise<Page> {
+export async function fetchOnce(doFetch: Get, src: EtlSourceConfig, skip: number, limit: number, page: number, signal: AbortSignal): Promise<Page> {
   const where = `page ${page} (skip=${skip}, limit=${limit}) of ${src.url}`;
-  let res: Response;
+  let res: GetResponse;
   let text: string;
   const timeout = AbortSignal.timeout(src.timeout_ms);
   try {
@@ -120,7 +123,7 @@ async function fetchOnce(doFetch: typeof fetch, src: EtlSourceConfig, skip: numb
     throw new SourceError(`${where}: "${src.records_key}" is not a list in the answer (its keys: ${Object.keys(obj).slice(0, 10).join(', ') || 'none'}); set source.records_key`, 'SourceShapeInvalid', false);
   }
   const total = obj[src.total_key];
-  return { records, total: typeof total === 'number' && Number.isFinite(total) ? total : undefined };
+  return { records, total: typeof total === 'number' && Number.isFinite(total) ? total : undefined, text };
 }
 
 export function createEtlExtract(deps: { config: Config; storage: Storage; fetch?: typeof fetch }) {
@@ -271,7 +274,7 @@ export function createEtlExtract(deps: { config: Config; storage: Storage; fetch
   };
 }
 
-async function composeInOrder(storage: Storage, bucketName: string, parts: string[], dest: string, tmpPrefix: string): Promise<void> {
+export async function composeInOrder(storage: Storage, bucketName: string, parts: string[], dest: string, tmpPrefix: string): Promise<void> {
   const bucket = storage.bucket(bucketName);
   if (parts.length === 0) {
     await bucket.file(dest).save('', { resumable: false, contentType: 'application/x-ndjson' });

@@ -1,18 +1,24 @@
 /**
  * `etlSave`: loads the run's three staged files into raw_users / processed_users / dlq_users in one
  * transaction that first deletes the run's rows (a retry or rerun replaces, never duplicates; a
- * killed attempt leaves the previous state), then publishes the three files to SFTP under the
+ * killed attempt leaves the previous state) and publishes the three files to SFTP under the
  * pipeline's remote base, each written as `<name>.partial` and renamed into place with the
- * pipelined writer (as the export's transferFiles does). Heartbeats what is done, so a retried
- * attempt skips it.
+ * pipelined writer (as the export's transferFiles does). Each file is read from GCS once: its
+ * bytes go to SFTP and, on the way, its lines into the open transaction; the transaction commits
+ * after the third file. Heartbeats what is done (rows committed, files published), so a retried
+ * attempt skips it: a file already published is only read into the database, and once the rows
+ * are in, only the files still missing are published.
  */
+import { StringDecoder } from 'node:string_decoder';
+import { Transform, Writable, pipeline as pipe } from 'node:stream';
+import { pipeline as streamPipeline } from 'node:stream/promises';
 import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import type { SftpPool } from '../sftp';
 import { toApplicationFailure, withFailureMapping } from '../activities/failures';
 import { watchForStall } from '../activities/stall-watchdog';
-import { gcsLines, getPipeline, recordId, remoteBase, etlSftp, stagedObjects } from './common';
+import { getPipeline, recordId, remoteBase, etlSftp, stagedObjects } from './common';
 import { openEtlDb, type DlqRow, type ProcessedRow, type RawRow, type RunSink } from './db';
 import type { DeadLetter } from './transform';
 
@@ -41,21 +47,6 @@ export interface SaveProgress {
 
 const BATCH = 2000;
 
-/** Streams one staged file into a table in batches. */
-async function loadFile<T>(storage: Storage, bucket: string, name: string, toRow: (line: string, n: number) => T, insert: (rows: T[]) => Promise<void>): Promise<number> {
-  let batch: T[] = [];
-  let n = 0;
-  for await (const line of gcsLines(storage, bucket, name)) {
-    batch.push(toRow(line, ++n));
-    if (batch.length >= BATCH) {
-      await insert(batch);
-      batch = [];
-    }
-  }
-  if (batch.length) await insert(batch);
-  return n;
-}
-
 // The id is usually the first key and the department code the last (enrichment appends it):
 // read both off the line's ends instead of parsing 100,000 lines again; anything else is parsed.
 const LEADING_ID = /^\{"id":(?:(\d+)|"((?:[^"\\]|\\.)*)")[,}]/;
@@ -77,6 +68,76 @@ function trailingCode(line: string): string | null | undefined {
   return m ? (m[1] ?? null) : undefined;
 }
 
+type Kind = 'raw' | 'processed' | 'dlq';
+
+/** A staged line as the row of its table (`n`: its line number in the file). */
+function rowOf(kind: Kind, line: string, n: number): RawRow | ProcessedRow | DlqRow {
+  if (kind === 'raw') return { line: n, id: leadingId(line), data: line };
+  if (kind === 'processed') {
+    const code = trailingCode(line);
+    if (code !== undefined) return { id: leadingId(line) ?? '', data: line, department_code: code };
+    const rec = JSON.parse(line) as Record<string, unknown>;
+    const c = rec.department_code;
+    return { id: recordId(rec) ?? '', data: line, department_code: typeof c === 'string' ? c : null };
+  }
+  const d = JSON.parse(line) as DeadLetter;
+  return { line: d.line, id: d.id, error_reason: d.error_reason, rule: d.rule, data: typeof d.record === 'string' ? d.record : JSON.stringify(d.record) };
+}
+
+function insertInto(sink: RunSink, kind: Kind): (rows: (RawRow | ProcessedRow | DlqRow)[]) => Promise<void> {
+  return (rows) => (kind === 'raw' ? sink.raw(rows as RawRow[]) : kind === 'processed' ? sink.processed(rows as ProcessedRow[]) : sink.dlq(rows as DlqRow[]));
+}
+
+/**
+ * A pass-through that also turns the bytes into rows of `kind`, inserted in batches as they go by
+ * (a batch holds the stream until it is in: the database sets the pace, like the SFTP writer).
+ */
+class RowTap extends Transform {
+  private decoder = new StringDecoder('utf8');
+  private rest = '';
+  private batch: (RawRow | ProcessedRow | DlqRow)[] = [];
+  lines = 0;
+  constructor(
+    private readonly kind: Kind,
+    private readonly insert: (rows: (RawRow | ProcessedRow | DlqRow)[]) => Promise<void>,
+    private readonly onDbError: (err: unknown) => void,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+  }
+  private split(text: string): void {
+    const parts = (this.rest + text).split('\n');
+    this.rest = parts.pop()!;
+    for (const line of parts) if (line !== '') this.batch.push(rowOf(this.kind, line, ++this.lines));
+  }
+  private send(cb: () => void, fail: (err: Error) => void): void {
+    const rows = this.batch;
+    this.batch = [];
+    this.insert(rows).then(cb, (err: unknown) => (this.onDbError(err), fail(err as Error)));
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
+    try {
+      this.split(this.decoder.write(chunk));
+    } catch (err) {
+      this.onDbError(err);
+      return done(err as Error);
+    }
+    if (this.batch.length >= BATCH) this.send(() => done(null, chunk), done);
+    else done(null, chunk);
+  }
+  override _flush(done: (err?: Error | null) => void): void {
+    try {
+      this.split(this.decoder.end());
+      if (this.rest !== '') this.batch.push(rowOf(this.kind, this.rest, ++this.lines));
+      this.rest = '';
+    } catch (err) {
+      this.onDbError(err);
+      return done(err as Error);
+    }
+    this.send(() => done(), done);
+  }
+}
+
+/** Streams the run's three staged files into the database (one transaction; no SFTP). */
 export async function loadRunIntoDb(deps: { config: Config; storage: Storage }, pipeline: string, stamp: string): Promise<SaveResult['rows'] & { kind: 'sqlite' | 'postgres' }> {
   const p = getPipeline(deps.config, pipeline);
   const objects = stagedObjects(pipeline, p, stamp);
@@ -85,18 +146,16 @@ export async function loadRunIntoDb(deps: { config: Config; storage: Storage }, 
   try {
     const rows = { raw: 0, processed: 0, dlq: 0 };
     await db.loadRun(pipeline, stamp, { replace: true }, async (sink: RunSink) => {
-      rows.raw = await loadFile<RawRow>(deps.storage, bucket, objects.raw, (line, n) => ({ line: n, id: leadingId(line), data: line }), sink.raw);
-      rows.processed = await loadFile<ProcessedRow>(deps.storage, bucket, objects.processed, (line) => {
-        const code = trailingCode(line);
-        if (code !== undefined) return { id: leadingId(line) ?? '', data: line, department_code: code };
-        const rec = JSON.parse(line) as Record<string, unknown>;
-        const c = rec.department_code;
-        return { id: recordId(rec) ?? '', data: line, department_code: typeof c === 'string' ? c : null };
-      }, sink.processed);
-      rows.dlq = await loadFile<DlqRow>(deps.storage, bucket, objects.dlq, (line) => {
-        const d = JSON.parse(line) as DeadLetter;
-        return { line: d.line, id: d.id, error_reason: d.error_reason, rule: d.rule, data: typeof d.record === 'string' ? d.record : JSON.stringify(d.record) };
-      }, sink.dlq);
+      for (const kind of ['raw', 'processed', 'dlq'] as const) {
+        let dbError: unknown;
+        const tap = new RowTap(kind, insertInto(sink, kind), (e) => (dbError ??= e));
+        try {
+          await streamPipeline(deps.storage.bucket(bucket).file(objects[kind]).createReadStream({ validation: false }), tap, new Writable({ write: (_c, _e, cb) => cb() }));
+        } catch (err) {
+          throw dbError ?? err;
+        }
+        rows[kind] = tap.lines;
+      }
     });
     return { ...rows, kind: db.kind };
   } finally {
@@ -114,25 +173,21 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
     const signal = Context.current().cancellationSignal;
     const base = remoteBase(deps.config, input.pipeline, p);
     let kind: 'sqlite' | 'postgres' = p.database.postgres_url ? 'postgres' : 'sqlite';
+    const dbService = () => (kind === 'postgres' ? 'PostgreSQL' : 'SQLite');
     try {
       heartbeat(progress);
-      // the database load and the three uploads are independent: both at once
-      const loadDb = async () => {
-        if (progress.rows) {
-          log.info('rows already loaded by an earlier attempt', { pipeline: input.pipeline, run: input.stamp });
-          return;
-        }
-        const r = await withFailureMapping(kind === 'postgres' ? 'PostgreSQL' : 'SQLite', () => loadRunIntoDb(deps, input.pipeline, input.stamp));
-        kind = r.kind;
-        progress.rows = { raw: r.raw, processed: r.processed, dlq: r.dlq };
-        heartbeat(progress);
-      };
-
       const { endpoint, tempSuffix } = etlSftp(deps.config, p.sftp);
       const bucket = deps.storage.bucket(deps.config.gcs.bucket);
-      const publish = async (object: string, rel: string): Promise<void> => {
+      const files: [Kind, string, string][] = [
+        ['raw', objects.raw, objects.relative.raw],
+        ['processed', objects.processed, objects.relative.processed],
+        ['dlq', objects.dlq, objects.relative.dlq],
+      ];
+      const isPublished = (rel: string) => progress.published.some((f) => f.remote_path === `${base}/${rel}`);
+
+      /** One staged file to SFTP; with `tap`, its lines go into the database on the way (one read for both). */
+      const publish = async (object: string, rel: string, tap?: RowTap): Promise<void> => {
         const remotePath = `${base}/${rel}`;
-        if (progress.published.some((f) => f.remote_path === remotePath)) return;
         const dir = remotePath.slice(0, remotePath.lastIndexOf('/'));
         const name = remotePath.slice(remotePath.lastIndexOf('/') + 1);
         const [meta] = await withFailureMapping('Cloud Storage', () => bucket.file(object).getMetadata());
@@ -142,8 +197,9 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
             await s.mkdirp(dir);
             const download = bucket.file(object).createReadStream({ validation: false });
             const watchdog = watchForStall(download, deps.config.transfer.stall_timeout_ms, object);
+            const source = tap ? pipe(watchdog.source, tap, () => undefined) : watchdog.source;
             try {
-              return await s.publishStream(watchdog.source, dir, name, {
+              return await s.publishStream(source, dir, name, {
                 tempSuffix,
                 signal: AbortSignal.any([signal, watchdog.signal]),
                 hash: ['sha256'],
@@ -160,15 +216,38 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
         progress.published.push({ remote_path: remotePath, bytes: published.bytes, sha256: published.hashes.sha256 });
         heartbeat(progress);
       };
-      const results = await Promise.allSettled([
-        loadDb(),
-        publish(objects.raw, objects.relative.raw),
-        publish(objects.processed, objects.relative.processed),
-        publish(objects.dlq, objects.relative.dlq),
-      ]);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-      const order = [objects.relative.raw, objects.relative.processed, objects.relative.dlq].map((r) => `${base}/${r}`);
+
+      if (progress.rows) {
+        log.info('rows already loaded by an earlier attempt', { pipeline: input.pipeline, run: input.stamp });
+        for (const [, object, rel] of files) if (!isPublished(rel)) await publish(object, rel);
+      } else {
+        // each file is read once: to SFTP and, on the way, into the run's one transaction
+        const db = await withFailureMapping(dbService(), () => openEtlDb(p.database, deps.config.etl.sqlite_path));
+        kind = db.kind;
+        try {
+          const rows = { raw: 0, processed: 0, dlq: 0 };
+          await db.loadRun(input.pipeline, input.stamp, { replace: true }, async (sink) => {
+            for (const [k, object, rel] of files) {
+              let dbError: unknown;
+              const tap = new RowTap(k, insertInto(sink, k), (e) => (dbError ??= e));
+              try {
+                if (isPublished(rel)) await streamPipeline(bucket.file(object).createReadStream({ validation: false }), tap, new Writable({ write: (_c, _e, cb) => cb() }));
+                else await publish(object, rel, tap);
+              } catch (err) {
+                throw dbError !== undefined ? toApplicationFailure(dbError, dbService()) : err;
+              }
+              rows[k] = tap.lines;
+            }
+          }).catch((err: unknown) => {
+            throw toApplicationFailure(err, dbService());
+          });
+          progress.rows = rows;
+          heartbeat(progress);
+        } finally {
+          await db.close();
+        }
+      }
+      const order = files.map(([, , rel]) => `${base}/${rel}`);
       progress.published.sort((a, b) => order.indexOf(a.remote_path) - order.indexOf(b.remote_path));
     } catch (err) {
       throw toApplicationFailure(err, 'SFTP');

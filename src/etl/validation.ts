@@ -72,6 +72,50 @@ export function schemaForPipeline(pipeline: string, rules: EtlValidationConfig):
   return extensions.get(pipeline)?.(base) ?? base;
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const filled = (v: unknown): boolean => typeof v === 'string' && v.trim() !== '';
+
+/**
+ * The same rules as `pipelineSchema` in plain code, one-sided: `true` only for a record the schema
+ * accepts too (it checks the same things, never more loosely); `false` means "ask zod", which then
+ * gives the verdict and the reason. Running zod on every record cost more CPU than fetching and
+ * parsing it; with this, zod only sees the records that fail (and the unusual ones). A pipeline
+ * extended in code (`extendUserSchema`) gets no fast path: its rules are not known here.
+ * `test/etl/etl-validation.test.ts` holds both to the same answers.
+ */
+export function fastAcceptFor(pipeline: string, rules: EtlValidationConfig): ((rec: Record<string, unknown>) => boolean) | undefined {
+  if (extensions.has(pipeline)) return undefined;
+  const { min, max } = rules.age;
+  const email = z.regexes.email;
+  const required = rules.required;
+  const patterns = Object.entries(rules.patterns).map(([f, p]) => [f, new RegExp(p)] as const);
+  const oneOf = Object.entries(rules.one_of);
+  return (rec) => {
+    const id = rec.id;
+    if (!(typeof id === 'number' ? Number.isSafeInteger(id) && id > 0 : filled(id))) return false;
+    if (!filled(rec.firstName)) return false;
+    const e = rec.email;
+    if (typeof e !== 'string' || !email.test(e)) return false;
+    const age = rec.age;
+    if (typeof age !== 'number' || !Number.isFinite(age) || age < min || age > max) return false;
+    const company = rec.company;
+    if (!isPlainObject(company) || !filled(company.department)) return false;
+    for (const f of required) {
+      const v = getPath(rec, f);
+      if (v === undefined || v === null || v === '') return false;
+    }
+    for (const [f, re] of patterns) {
+      const v = getPath(rec, f);
+      if (v !== undefined && (typeof v !== 'string' || !re.test(v))) return false;
+    }
+    for (const [f, allowed] of oneOf) {
+      const v = getPath(rec, f);
+      if (v !== undefined && !allowed.includes(v as never)) return false;
+    }
+    return true;
+  };
+}
+
 export interface Rejection {
   /** `<field>:<rule>`, e.g. `age:max` */
   rule: string;

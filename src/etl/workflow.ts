@@ -5,7 +5,7 @@
  * stamp `YYYYMMDD_HHMMSS` (given, or the schedule's time, or the start time): workflow ID
  * `etl-<pipeline>-<stamp>`, so starting the same run twice yields one run.
  */
-import { ApplicationFailure, defineQuery, isCancellation, proxyActivities, setCurrentDetails, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, isCancellation, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { EtlActivities, ExtractResult, PublishedFile, SaveResult, TransformResult } from './activities';
 import { isRunStamp, runStamp } from './naming';
 import { ScheduledStartTimeKey } from '../workflows/search-attributes';
@@ -73,11 +73,22 @@ export async function EtlWorkflow(input: EtlInput): Promise<EtlResult> {
   setHandler(etlProgressQuery, () => progress);
   let step: EtlStep = 'extract';
   try {
-    setCurrentDetails(`ETL **${pipeline}** ${stamp}: extracting from the source`);
-    const ex = await extracting.etlExtract({ pipeline, stamp });
-    step = progress.step = 'transform';
-    setCurrentDetails(`ETL **${pipeline}** ${stamp}: ${ex.records} records extracted; validating`);
-    const tr: TransformResult = await steps.etlTransform({ pipeline, stamp });
+    let ex: ExtractResult;
+    let tr: TransformResult;
+    // one pass since the fused activity (each record parsed and staged once); runs started
+    // before it replay their two steps
+    if (patched('etl-extract-transform-fused')) {
+      setCurrentDetails(`ETL **${pipeline}** ${stamp}: extracting from the source, validating and enriching as the pages arrive`);
+      const et = await extracting.etlExtractTransform({ pipeline, stamp });
+      ex = et;
+      tr = et;
+    } else {
+      setCurrentDetails(`ETL **${pipeline}** ${stamp}: extracting from the source`);
+      ex = await extracting.etlExtract({ pipeline, stamp });
+      step = progress.step = 'transform';
+      setCurrentDetails(`ETL **${pipeline}** ${stamp}: ${ex.records} records extracted; validating`);
+      tr = await steps.etlTransform({ pipeline, stamp });
+    }
     progress.counts = { raw: tr.raw, processed: tr.processed, dead_lettered: tr.dead_lettered };
     step = progress.step = 'save';
     setCurrentDetails(`ETL **${pipeline}** ${stamp}: ${tr.processed} valid, ${tr.dead_lettered} dead letters; saving`);

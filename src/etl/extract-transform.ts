@@ -1,0 +1,269 @@
+/**
+ * `etlExtractTransform`: extract and transform in one pass, page by page. Each record is parsed
+ * once (with its page), validated, enriched and written to the three files while the next page is
+ * on its way: the raw line is the record's text as the source sent it (json-slices.ts), the
+ * processed line that text with the lookups' columns appended, the dead letter that text inside
+ * `{line, id, rule, error_reason, record}`. The records are staged in GCS in chunks, three part
+ * objects per chunk (raw, processed, dead letters), composed into the run's three files at the
+ * end — the same files `etlExtract` + `etlTransform` stage.
+ *
+ * Resumable as before: after each stored chunk the activity heartbeats the next `skip`, the parts
+ * and the counts; a retried attempt (on any worker) resumes at the page the last one stopped at,
+ * after re-reading its own raw parts to rebuild the ids already seen (a repeated id is a dead letter
+ * naming the line it was first processed from). Requests are tried and backed off as in extract.ts.
+ */
+import { activityInfo, ApplicationFailure, Context, heartbeat, log } from '@temporalio/activity';
+import type { Storage } from '@google-cloud/storage';
+import type { Config } from '../config';
+import { toApplicationFailure } from '../activities/failures';
+import { gcsLines, getPipeline, stagedObjects } from './common';
+import { composeInOrder, fetchOnce, PART_BYTES, PART_RECORDS, secretsOf, sleep, SourceError, type ExtractResult, type Page } from './extract';
+import { keepAliveGetter, type Get } from './http-get';
+import { appendFields, listElementTexts } from './json-slices';
+import type { LoadedLookup } from './lookups';
+import { loadPipelineLookups, processRecord, type TransformResult } from './transform';
+import { fastAcceptFor, schemaForPipeline } from './validation';
+
+export interface ExtractTransformInput {
+  pipeline: string;
+  stamp: string;
+}
+
+export type ExtractTransformResult = ExtractResult & TransformResult;
+
+export interface ExtractTransformProgress {
+  next_skip: number;
+  records: number;
+  pages: number;
+  bytes: number;
+  processed: number;
+  dead_lettered: number;
+  reasons: Record<string, number>;
+  parts: { raw: string[]; processed: string[]; dlq: string[] };
+  done?: boolean;
+}
+
+type Kind = 'raw' | 'processed' | 'dlq';
+const KINDS: Kind[] = ['raw', 'processed', 'dlq'];
+
+/**
+ * The lookups' columns as text to append to a record's own text, when that gives the same record
+ * as enriching the object: every added field is top-level, not an integer-like key (those would
+ * sort first), added once. Otherwise undefined: the enriched object is serialised.
+ */
+export function appendableColumns(lookups: LoadedLookup[]): string[] | undefined {
+  const keys = lookups.flatMap((l) => Object.keys(l.config.columns));
+  if (keys.some((k) => k.includes('.') || /^\d+$/.test(k) || k === '__proto__')) return undefined;
+  return new Set(keys).size === keys.length ? keys : undefined;
+}
+
+export function createEtlExtractTransform(deps: { config: Config; storage: Storage; fetch?: typeof fetch }) {
+  return async function etlExtractTransform(input: ExtractTransformInput): Promise<ExtractTransformResult> {
+    const p = getPipeline(deps.config, input.pipeline);
+    const src = p.source;
+    const objects = stagedObjects(input.pipeline, p, input.stamp);
+    const bucketName = deps.config.gcs.bucket;
+    const bucket = deps.storage.bucket(bucketName);
+    const signal = Context.current().cancellationSignal;
+    const secrets = secretsOf(src);
+    const redact = (s: string) => secrets.reduce((acc, sec) => acc.split(sec).join('***'), s);
+
+    const previous = activityInfo().heartbeatDetails as ExtractTransformProgress | undefined;
+    const progress: ExtractTransformProgress = previous
+      ? { ...previous, reasons: { ...previous.reasons }, parts: { raw: [...previous.parts.raw], processed: [...previous.parts.processed], dlq: [...previous.parts.dlq] } }
+      : { next_skip: 0, records: 0, pages: 0, bytes: 0, processed: 0, dead_lettered: 0, reasons: {}, parts: { raw: [], processed: [], dlq: [] } };
+    const resumedFrom = progress.next_skip;
+    const result = (): ExtractTransformResult => ({
+      raw_object: objects.raw,
+      records: progress.records,
+      pages: progress.pages,
+      bytes: progress.bytes,
+      resumed_from_skip: resumedFrom,
+      attempts: activityInfo().attempt,
+      raw: progress.records,
+      processed: progress.processed,
+      dead_lettered: progress.dead_lettered,
+      reasons: progress.reasons,
+      processed_object: objects.processed,
+      dlq_object: objects.dlq,
+    });
+    if (previous?.done) return result();
+
+    const lookups = await loadPipelineLookups(deps.config, input.pipeline, deps.storage);
+    const schema = schemaForPipeline(input.pipeline, p.validation);
+    const ctx = { schema, lookups, fast: fastAcceptFor(input.pipeline, p.validation), seen: new Map<string, number>() };
+    const appended = appendableColumns(lookups);
+    const partPrefix: Record<Kind, string> = {
+      raw: `${objects.prefix}${objects.relative.raw.replace(/\.jsonl$/, '')}.parts/`,
+      processed: `${objects.prefix}${objects.relative.processed.replace(/\.jsonl$/, '')}.parts/`,
+      dlq: `${objects.prefix}${objects.relative.dlq.replace(/\.jsonl$/, '')}.parts/`,
+    };
+
+    const ticker = setInterval(() => heartbeat(progress), 5000);
+    try {
+      heartbeat(progress);
+      if (previous) {
+        // the ids seen so far, from this run's stored raw lines (what the earlier attempts kept)
+        log.info('extract+transform resumes', { pipeline: input.pipeline, next_skip: previous.next_skip, parts: previous.parts.raw.length });
+        let line = 0;
+        for (const part of previous.parts.raw) {
+          for await (const text of gcsLines(deps.storage, bucketName, part)) {
+            line++;
+            try {
+              processRecord(JSON.parse(text), line, ctx);
+            } catch {
+              /* a line that is not JSON was a dead letter */
+            }
+          }
+        }
+      }
+    } catch (err) {
+      clearInterval(ticker);
+      throw toApplicationFailure(err, 'Cloud Storage');
+    }
+
+    // the chunk being filled: three texts, stored as three part objects once it is full
+    let chunk = { raw: '', processed: '', dlq: '', records: 0, processedN: 0, dead: 0, reasons: {} as Record<string, number>, pages: 0, startSkip: progress.next_skip, nextSkip: progress.next_skip };
+    const emptyChunk = (at: number) => ({ raw: '', processed: '', dlq: '', records: 0, processedN: 0, dead: 0, reasons: {}, pages: 0, startSkip: at, nextSkip: at });
+    let uploading: Promise<void> = Promise.resolve();
+    const flush = async (wait = false) => {
+      if (chunk.records > 0 || chunk.pages > 0) {
+        const c = chunk;
+        chunk = emptyChunk(c.nextSkip);
+        await uploading;
+        uploading = (async () => {
+          const names: Partial<Record<Kind, string>> = {};
+          const base = `${String(c.startSkip).padStart(12, '0')}.jsonl`;
+          await Promise.all(
+            KINDS.filter((k) => c[k] !== '').map(async (k) => {
+              const name = partPrefix[k] + base;
+              await bucket.file(name).save(c[k], { resumable: false, contentType: 'application/x-ndjson', validation: false });
+              names[k] = name;
+            }),
+          );
+          for (const k of KINDS) if (names[k]) progress.parts[k].push(names[k]);
+          progress.bytes += Buffer.byteLength(c.raw);
+          progress.records += c.records;
+          progress.processed += c.processedN;
+          progress.dead_lettered += c.dead;
+          for (const [r, n] of Object.entries(c.reasons)) progress.reasons[r] = (progress.reasons[r] ?? 0) + n;
+          progress.pages += c.pages;
+          progress.next_skip = c.nextSkip;
+          heartbeat(progress);
+        })();
+        uploading.catch(() => undefined); // surfaced by the next await
+      }
+      if (wait) await uploading;
+    };
+
+    /** one page's records into the chunk */
+    const take = (got: Page, text: string) => {
+      const texts = listElementTexts(text, src.records_key, got.records.length);
+      let line = linesSoFar;
+      for (let i = 0; i < got.records.length; i++) {
+        const rec = got.records[i];
+        const raw = texts ? texts[i] : JSON.stringify(rec) ?? 'null';
+        line++;
+        const isObj = rec !== null && typeof rec === 'object' && !Array.isArray(rec);
+        // appending the columns to the text is the same record only when none of them is there yet
+        const append = appended !== undefined && isObj && !appended.some((k) => Object.prototype.hasOwnProperty.call(rec, k));
+        const r = processRecord(rec, line, ctx);
+        chunk.raw += `${raw}\n`;
+        if (r.ok) {
+          chunk.processedN++;
+          const text = append ? appendFields(raw, appended.map((k) => [k, r.value[k]])) : undefined;
+          chunk.processed += `${text ?? JSON.stringify(r.value)}\n`;
+        } else {
+          const d = r.dead;
+          chunk.dead++;
+          chunk.reasons[d.rule] = (chunk.reasons[d.rule] ?? 0) + 1;
+          chunk.dlq += `{"line":${d.line},"id":${JSON.stringify(d.id)},"rule":${JSON.stringify(d.rule)},"error_reason":${JSON.stringify(d.error_reason)},"record":${raw}}\n`;
+        }
+      }
+      chunk.records += got.records.length;
+      linesSoFar = line;
+    };
+    // lines of the raw file so far (stored, in flight and in the chunk)
+    let linesSoFar = progress.records;
+
+    let fetchedSoFar = progress.records;
+    // one keep-alive connection through node:http (cheaper per page than fetch), ended below
+    const getter = deps.fetch ? undefined : keepAliveGetter();
+    const doFetch: Get = deps.fetch ?? getter!.get;
+    try {
+      const limitAt = (fetched: number) => (src.max_records !== undefined ? Math.min(src.page_size, src.max_records - fetched) : src.page_size);
+      const fetchPage = async (skip: number, limit: number, ahead: AbortSignal): Promise<Page> => {
+        const page = Math.floor(skip / src.page_size) + 1;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await fetchOnce(doFetch, src, skip, limit, page, AbortSignal.any([signal, ahead]));
+          } catch (err) {
+            if (ahead.aborted || !(err instanceof SourceError) || !err.retryable || attempt >= src.attempts) throw err;
+            const wait = err.retryAfterMs ?? src.backoff_ms * 2 ** (attempt - 1);
+            log.warn('source request failed; trying again', { pipeline: input.pipeline, page, attempt, wait_ms: wait, error: redact(err.message) });
+            await sleep(Math.min(wait, 60_000), AbortSignal.any([signal, ahead]));
+          }
+        }
+      };
+      type Request = { skip: number; limit: number; result: Promise<Page>; abort: AbortController };
+      const request = (skip: number, limit: number): Request => {
+        const abort = new AbortController();
+        const result = fetchPage(skip, limit, abort.signal);
+        result.catch(() => undefined); // awaited (or abandoned) below
+        return { skip, limit, result, abort };
+      };
+      // one request in flight: the next page is asked for as soon as a page arrives, and the page
+      // in hand is processed while it travels
+      let next: Request | undefined = src.max_records !== undefined && fetchedSoFar >= src.max_records ? undefined : request(chunk.nextSkip, limitAt(fetchedSoFar));
+      try {
+        while (next) {
+          const { skip, limit } = next;
+          const got = await next.result;
+          next = undefined;
+          const nextSkip = skip + got.records.length;
+          fetchedSoFar += got.records.length;
+          const end =
+            got.records.length === 0 ||
+            (src.max_records !== undefined && fetchedSoFar >= src.max_records) ||
+            (got.total !== undefined ? nextSkip >= got.total : got.records.length < limit);
+          if (!end) next = request(nextSkip, limitAt(fetchedSoFar));
+          take(got, got.text ?? '');
+          chunk.pages++;
+          chunk.nextSkip = nextSkip;
+          if (chunk.records >= PART_RECORDS || chunk.raw.length >= PART_BYTES) await flush();
+        }
+      } finally {
+        next?.abort.abort();
+        getter?.close();
+      }
+      await flush(true);
+    } catch (err) {
+      clearInterval(ticker);
+      // keep what was fetched: the retry starts at the page that failed
+      await flush(true).catch((e: unknown) => log.warn('could not store the pages fetched so far', { error: (e as Error).message }));
+      if (err instanceof SourceError) {
+        throw ApplicationFailure.create({
+          type: err.type,
+          message: `${redact(err.message)} (after ${src.attempts} tries; ${progress.records} records before it are kept and the retry resumes at skip=${progress.next_skip})`,
+          nonRetryable: !err.retryable || err.type === 'SourceMalformed',
+          details: [{ attempt: activityInfo().attempt, service: 'source', next_skip: progress.next_skip }],
+        });
+      }
+      throw toApplicationFailure(err, 'Cloud Storage');
+    }
+    clearInterval(ticker);
+
+    // the run's three files: each kind's parts composed in order
+    try {
+      const dest: Record<Kind, string> = { raw: objects.raw, processed: objects.processed, dlq: objects.dlq };
+      await Promise.all(KINDS.map((k) => composeInOrder(deps.storage, bucketName, progress.parts[k], dest[k], partPrefix[k])));
+      await Promise.all(KINDS.flatMap((k) => progress.parts[k]).map((n) => bucket.file(n).delete({ ignoreNotFound: true })));
+    } catch (err) {
+      throw toApplicationFailure(err, 'Cloud Storage');
+    }
+    progress.done = true;
+    heartbeat(progress);
+    if (progress.records === 0) log.warn('the source returned no records', { pipeline: input.pipeline });
+    return result();
+  };
+}
