@@ -1,5 +1,6 @@
 import { ingestOpenApiPaths } from './ingest-routes';
 import { backupOpenApiPaths } from './backup-routes';
+import { etlOpenApiPaths } from './etl-routes';
 
 const error = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] };
 /** `?wait=false`: answer at once instead of holding the request until the run ends (hours for big runs). */
@@ -50,5 +51,6 @@ export const openApiDocument = {
     '/openapi.json': { get: { security: [], summary: 'this document', responses: { 200: { description: 'OpenAPI 3' } } } },
     ...ingestOpenApiPaths,
     ...backupOpenApiPaths,
+    ...etlOpenApiPaths,
   },
 };

@@ -12,6 +12,7 @@ import { TransferWorkflow, VerifyWorkflow } from '../export/api-workflows';
 import { openApiDocument } from './openapi';
 import { createIngestRoutes, INGEST_BASE_PATH } from './ingest-routes';
 import { backupRoute } from './backup-routes';
+import { etlRoute } from './etl-routes';
 import { describeIssues, startRunBody, transferBody, type TransferBody } from './schemas';
 
 export interface ApiResponse {
@@ -151,6 +152,8 @@ export function createApi(deps: { config: Config; client: Client; configPath?: s
   async function route(method: string, path: string, body: () => unknown, query: URLSearchParams = new URLSearchParams()): Promise<ApiResponse> {
     const backup = await backupRoute(method, path, body, client, config);
     if (backup) return backup;
+    const etl = await etlRoute(method, path, body, query, client, config);
+    if (etl) return etl;
     if (method === 'POST' && path === '/transfer') return runDurably('transfer', body(), query);
     if (method === 'POST' && path === '/verify') return runDurably('verify', body(), query);
     const start = /^\/exports\/([^/]+)\/runs$/.exec(path);
