@@ -1,14 +1,19 @@
-import { activityInfo, ApplicationFailure, heartbeat, log, sleep } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log, sleep } from '@temporalio/activity';
 import type { ActivityDeps } from '../activities';
 import { permanentFailure, withFailureMapping } from '../activities/failures';
 import type { SftpSession } from '../sftp';
+import { decryptRemoteFile, isPgpError } from '../pgp/inbound';
 import { durationMs, type InboxConfig } from './config';
 import { batchIdOf, doneIds, fileKey, readDone, readLedger, writeDone, writeLedger, type BatchFile, type LedgerEntry } from './ledger';
-import { baseName, dirName, folderDate, globToRegExp, hostileNameProblem, joinPath, parseFolderDate } from './naming';
+import { baseName, dirName, folderDate, globToRegExp, hostileNameProblem, joinPath, parseFolderDate, pgpPlainName } from './naming';
 import { inboxConfig, inboxEndpoint, inboxFolders, listOrEmpty, mapLimited, moveWithoutReplace, writeText } from './sftp-ops';
 import { signatureHeaders } from './signature';
 
 export type { BatchFile } from './ledger';
+
+/** Below the inbox's state folder: plaintext being decrypted, per in_progress day folder. */
+const DECRYPTING = 'decrypting';
+const DECRYPT_TEMP = '.partial';
 
 export interface InboxSettings {
   batch_size: number;
@@ -50,7 +55,25 @@ export interface InboxClaimResult {
   /** files found in in_progress/ that no batch listed (claimed, then a crash before batching) */
   stranded: string[];
   batches: PendingBatch[];
+  /**
+   * OpenPGP files in in_progress/ to decrypt before they can be batched (inboxDecrypt, then
+   * inboxClaim again); absent in histories from before decryption existed
+   */
+  encrypted?: string[];
 }
+
+export interface InboxDecryptInput {
+  inbox: string;
+  /** in_progress/MMDDYYYY/<name>.pgp */
+  path: string;
+}
+
+export type InboxDecryptResult =
+  | { status: 'decrypted'; file: string; name: string; backup_path: string }
+  /** nothing to do: an earlier attempt finished it (or the file was removed by hand) */
+  | { status: 'gone'; file: string }
+  /** decryption or the signature check failed: moved to failed/MMDDYYYY/ with `<name>.error.json` */
+  | { status: 'rejected'; file: string; failed_path: string; error: { type: string; message: string; key_ids: string[] } };
 
 export interface InboxSubmitInput {
   inbox: string;
@@ -76,6 +99,27 @@ export interface InboxFinishInput {
 
 export interface InboxFinishResult {
   files: BatchFile[];
+}
+
+/** Whether the inbox decrypts OpenPGP uploads: its `decrypt`, else whenever the top-level `pgp` block has a decryption key. */
+export function inboxDecrypts(inbox: InboxConfig, config: ActivityDeps['config']): boolean {
+  if (inbox.decrypt !== undefined) return inbox.decrypt;
+  const pgp = config.pgp;
+  return !!pgp && (pgp.decryption_private_key !== undefined || pgp.decryption_private_key_path !== undefined);
+}
+
+/**
+ * How a name is taken: `plain` (matches the pattern), `encrypted` (an OpenPGP file whose name,
+ * with or without its suffix, matches, and the inbox decrypts), or undefined (not the inbox's).
+ */
+export function inboxMatcher(inbox: InboxConfig, config: ActivityDeps['config']): (name: string) => 'plain' | 'encrypted' | undefined {
+  const match = globToRegExp(inbox.pattern);
+  const decrypt = inboxDecrypts(inbox, config);
+  return (name) => {
+    const plain = decrypt ? pgpPlainName(name) : undefined;
+    if (plain !== undefined && (match.test(name) || match.test(plain))) return 'encrypted';
+    return match.test(name) ? 'plain' : undefined;
+  };
 }
 
 function settingsOf(inbox: InboxConfig, config: ActivityDeps['config']): InboxSettings {
@@ -120,7 +164,7 @@ export function createInboxActivities(deps: ActivityDeps) {
   async function inboxScan(input: { inbox: string }): Promise<InboxScanResult> {
     const inbox = configOf(input.inbox);
     const folders = inboxFolders(inbox);
-    const match = globToRegExp(inbox.pattern);
+    const kind = inboxMatcher(inbox, deps.config);
     const stableMs = durationMs(inbox.stable_for) ?? 1200;
     const minAgeMs = durationMs(inbox.min_age) ?? 0;
     return withFailureMapping('SFTP', () => withHeartbeats(async () => {
@@ -134,7 +178,7 @@ export function createInboxActivities(deps: ActivityDeps) {
           refused.push({ name: e.name, reason: problem });
           continue;
         }
-        if (e.type !== 'file' || !match.test(e.name)) {
+        if (e.type !== 'file' || !kind(e.name)) {
           ignored++;
           continue;
         }
@@ -163,10 +207,10 @@ export function createInboxActivities(deps: ActivityDeps) {
    * batches every file of in_progress/ that no batch lists yet, records the new batches in the
    * ledger and returns every batch that is not finished (new ones and stranded ones).
    */
-  async function inboxClaim(input: { inbox: string; files: string[] }): Promise<InboxClaimResult> {
+  async function inboxClaim(input: { inbox: string; files: string[]; decrypted?: string[] }): Promise<InboxClaimResult> {
     const inbox = configOf(input.inbox);
     const folders = inboxFolders(inbox);
-    const match = globToRegExp(inbox.pattern);
+    const kind = inboxMatcher(inbox, deps.config);
     const now = new Date();
     const date = folderDate(now, inbox.timezone);
     const target = joinPath(folders.inProgress, date);
@@ -189,16 +233,24 @@ export function createInboxActivities(deps: ActivityDeps) {
         const oldest = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (inbox.recover_days + 1) * 86_400_000;
         const dateDirs = (await listOrEmpty(s, folders.inProgress)).filter((e) => e.type === 'dir' && (parseFolderDate(e.name) ?? 0) >= oldest);
         const unlisted: BatchFile[] = [];
+        // OpenPGP files are batched once decrypted (inboxDecrypt), under their plaintext name
+        const encrypted = new Set<string>();
         for (const d of dateDirs) {
           const dir = joinPath(folders.inProgress, d.name);
           for (const e of await s.list(dir)) {
             const p = joinPath(dir, e.name);
             const f = { filename: e.name, backup_path: p, size: e.size, mtime: e.mtime.getTime() };
-            if (e.type === 'file' && match.test(e.name) && !hostileNameProblem(e.name) && !listed.has(fileKey(f)) && !listed.has(p)) unlisted.push(f);
+            const k = e.type === 'file' && !hostileNameProblem(e.name) ? kind(e.name) : undefined;
+            if (k === 'encrypted') encrypted.add(p);
+            else if (k === 'plain' && !listed.has(fileKey(f)) && !listed.has(p)) unlisted.push(f);
+          }
+          // decrypted by an attempt that stopped before moving the plaintext into place
+          for (const e of await listOrEmpty(s, joinPath(folders.state, DECRYPTING, d.name))) {
+            if (e.type === 'file' && !e.name.endsWith(DECRYPT_TEMP) && pgpPlainName(e.name) !== undefined) encrypted.add(joinPath(dir, e.name));
           }
         }
         unlisted.sort((a, b) => (a.backup_path < b.backup_path ? -1 : a.backup_path > b.backup_path ? 1 : 0));
-        const justClaimed = new Set(claimed.map((c) => c.backup_path));
+        const justClaimed = new Set([...claimed.map((c) => c.backup_path), ...(input.decrypted ?? [])]);
         const stranded = unlisted.filter((f) => !justClaimed.has(f.backup_path)).map((f) => f.backup_path);
 
         const fresh: LedgerEntry[] = [];
@@ -216,7 +268,65 @@ export function createInboxActivities(deps: ActivityDeps) {
           .map((e) => ({ id: e.id, files: e.files, recovered: !freshIds.has(e.id) || e.files.some((f) => !justClaimed.has(f.backup_path)) }));
         claimed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         if (stranded.length) log.warn('inbox: stranded files in in_progress batched again', { inbox: input.inbox, files: stranded.length });
-        return { date_folder: date, claimed, lost: lost.sort(), stranded, batches };
+        return { date_folder: date, claimed, lost: lost.sort(), stranded, batches, ...(encrypted.size ? { encrypted: [...encrypted].sort() } : {}) };
+      }),
+    ));
+  }
+
+  /**
+   * Decrypts one claimed OpenPGP file (`in_progress/<day>/<x>.pgp`) while it streams, checking the
+   * partner's signature when `pgp.verification_keys` is set: the plaintext is written into
+   * `.bq-sftp/decrypting/<day>/` (temp name, then rename), the encrypted file removed, then the
+   * plaintext moved to `in_progress/<day>/<x>` (never replacing: `x_1.pdf` if taken), where the next
+   * claim batches it. Each step can be found again by a retry. A file that does not decrypt or
+   * verify is moved to failed/MMDDYYYY/ with `<name>.error.json` (the reason, the key ids) and
+   * is never submitted; a missing or unusable key is a ConfigInvalid failure and leaves the file.
+   */
+  async function inboxDecrypt(input: InboxDecryptInput): Promise<InboxDecryptResult> {
+    const inbox = configOf(input.inbox);
+    const folders = inboxFolders(inbox);
+    const dir = dirName(input.path);
+    const name = baseName(input.path);
+    const plain = pgpPlainName(name);
+    if (plain === undefined || dirName(dir) !== folders.inProgress || hostileNameProblem(name)) {
+      throw permanentFailure('InboxDecryptRefused', `inboxDecrypt: ${JSON.stringify(input.path)} is not an OpenPGP file in ${folders.inProgress}/<day>/`);
+    }
+    const tmpDir = joinPath(folders.state, DECRYPTING, baseName(dir));
+    const tmp = joinPath(tmpDir, name);
+    return withFailureMapping('SFTP', () => withHeartbeats(() =>
+      withSession(inbox, async (s) => {
+        if (await s.exists(input.path)) {
+          await s.mkdirp(tmpDir);
+          try {
+            await decryptRemoteFile(deps.config, s, dir, name, { targetDir: tmpDir, targetName: name, tempSuffix: DECRYPT_TEMP, keepEncrypted: true, signal: cancellationSignal() });
+          } catch (err) {
+            if (!isPgpError(err)) throw err;
+            const dest = joinPath(folders.failed, folderDate(new Date(), inbox.timezone));
+            await s.mkdirp(dest);
+            const taken = new Set((await s.list(dest)).map((e) => e.name));
+            const r = await moveWithoutReplace(s, input.path, dest, name, taken);
+            if (!r.ok) return { status: 'gone', file: input.path };
+            const info = activityInfo();
+            const error = { type: err.type, message: err.message, key_ids: err.keyIds };
+            const report = {
+              filename: name,
+              claimed_as: input.path,
+              failed_at: new Date().toISOString(),
+              error,
+              workflow_id: info.workflowExecution?.workflowId,
+              run_id: info.workflowExecution?.runId,
+            };
+            await writeText(s, dest, `${baseName(r.path)}.error.json`, JSON.stringify(report, null, 2) + '\n');
+            log.warn('inbox: an OpenPGP upload was refused and moved to failed/', { inbox: input.inbox, file: name, type: err.type });
+            return { status: 'rejected', file: input.path, failed_path: r.path, error };
+          }
+          await s.remove(input.path);
+        }
+        if (!(await s.exists(tmp))) return { status: 'gone', file: input.path };
+        const taken = new Set((await s.list(dir)).map((e) => e.name));
+        const r = await moveWithoutReplace(s, tmp, dir, plain, taken);
+        if (!r.ok) return { status: 'gone', file: input.path };
+        return { status: 'decrypted', file: input.path, name: baseName(r.path), backup_path: r.path };
       }),
     ));
   }
@@ -321,7 +431,7 @@ export function createInboxActivities(deps: ActivityDeps) {
     ));
   }
 
-  return { inboxScan, inboxClaim, inboxSubmit, inboxFinishBatch };
+  return { inboxScan, inboxClaim, inboxDecrypt, inboxSubmit, inboxFinishBatch };
 }
 
 export type InboxActivities = ReturnType<typeof createInboxActivities>;

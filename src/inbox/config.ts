@@ -91,6 +91,12 @@ export const inboxSchema = z.strictObject({
   /** on success move the files here (MMDDYYYY subfolder); by default they stay in in_progress */
   done_dir: subFolder('done').optional(),
   pattern: pattern.default('*.pdf'),
+  /**
+   * OpenPGP uploads (`*.pgp`, `*.gpg`, `*.asc`, matched by the pattern with or without that suffix)
+   * are decrypted with the top-level `pgp` key (signature checked against `pgp.verification_keys`)
+   * before they are batched. Default: whenever the top-level `pgp` block has a decryption key.
+   */
+  decrypt: z.boolean().optional(),
   batch_size: int(1, 1000).default(5),
   /** a file is complete when its size and mtime did not change across this delay */
   stable_for: duration(0, '0ms').default('1200ms'),

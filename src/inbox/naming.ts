@@ -44,9 +44,22 @@ export function parseFolderDate(name: string): number | undefined {
   return d.getUTCMonth() === Number(m[1]) - 1 && d.getUTCDate() === Number(m[2]) ? t : undefined;
 }
 
-/** `report.pdf`, n → `report_n.pdf` (a name already taken gets a suffix; nothing is overwritten). */
+/** OpenPGP file names (src/pgp/config.ts PGP_INBOUND_SUFFIXES): `report.pdf.pgp` → `report.pdf`. */
+const PGP_SUFFIX = /^(.+)(\.(?:pgp|gpg|asc))$/is;
+
+/** `report.pdf` without its OpenPGP suffix (`report.pdf.gpg` → `report.pdf`), or undefined. */
+export function pgpPlainName(name: string): string | undefined {
+  return PGP_SUFFIX.exec(name)?.[1];
+}
+
+/**
+ * `report.pdf`, n → `report_n.pdf` (a name already taken gets a suffix; nothing is overwritten);
+ * an OpenPGP file keeps its suffix last: `report.pdf.pgp` → `report_n.pdf.pgp` (it decrypts to `report_n.pdf`).
+ */
 export function suffixedName(name: string, n: number): string {
   if (n === 0) return name;
+  const m = PGP_SUFFIX.exec(name);
+  if (m) return `${suffixedName(m[1], n)}${m[2]}`;
   const dot = name.lastIndexOf('.');
   return dot > 0 ? `${name.slice(0, dot)}_${n}${name.slice(dot)}` : `${name}_${n}`;
 }

@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import { isSftpError, SftpError, type SftpEndpoint, type SftpSession } from '../sftp';
 import { sftpEndpointFor } from '../activities/sftp-endpoint';
 import type { InboxConfig } from './config';
-import { joinPath } from './naming';
+import { joinPath, suffixedName } from './naming';
 
 export interface InboxFolders {
   source: string;
@@ -70,7 +70,7 @@ export type ClaimOutcome = { ok: true; path: string } | { ok: false; reason: 'va
  */
 export async function moveWithoutReplace(session: SftpSession, from: string, dir: string, name: string, taken: Set<string>): Promise<ClaimOutcome> {
   for (let n = 0, tries = 0; tries < 100; n++) {
-    const candidate = suffixed(name, n);
+    const candidate = suffixedName(name, n);
     if (taken.has(candidate)) continue;
     tries++;
     taken.add(candidate);
@@ -89,11 +89,6 @@ export async function moveWithoutReplace(session: SftpSession, from: string, dir
   throw new SftpError('SftpError', `Could not find a free name for "${name}" in ${dir} after 100 tries.`);
 }
 
-function suffixed(name: string, n: number): string {
-  if (n === 0) return name;
-  const dot = name.lastIndexOf('.');
-  return dot > 0 ? `${name.slice(0, dot)}_${n}${name.slice(dot)}` : `${name}_${n}`;
-}
 
 export async function readText(session: SftpSession, p: string): Promise<string | undefined> {
   try {

@@ -12,7 +12,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { InboxActivities, InboxClaimResult, InboxSettings, PendingBatch, BatchFile } from './activities';
+import type { InboxActivities, InboxClaimResult, InboxDecryptResult, InboxSettings, PendingBatch, BatchFile } from './activities';
 import type { FailureNotice } from '../activities/notify';
 import { batchWorkflowId, pollWorkflowId } from './naming';
 
@@ -45,6 +45,12 @@ export interface InboxPollResult {
   lost: string[];
   stranded: string[];
   batches: InboxBatchOutcome[];
+  /** OpenPGP uploads decrypted (and their signature checked) before batching: `a.pdf.pgp` → `a.pdf` */
+  decrypted?: { file: string; backup_path: string }[];
+  /** OpenPGP uploads that failed decryption or the signature check: moved to failed/, never submitted */
+  refused_pgp?: { file: string; failed_path: string; error: string }[];
+  /** OpenPGP uploads that could not be decrypted for another reason (a missing key): left in in_progress/ for the next poll */
+  pgp_errors?: { file: string; error: string }[];
 }
 
 export interface InboxBatchInput {
@@ -68,6 +74,12 @@ const sftpOptions: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },
 };
 const { inboxScan, inboxClaim, inboxFinishBatch } = proxyActivities<InboxActivities>(sftpOptions);
+/** one OpenPGP file, SFTP → SFTP while streaming: as long as the file takes, a dead worker noticed by the heartbeat */
+const { inboxDecrypt } = proxyActivities<InboxActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['ConfigInvalid', 'InboxUnknown', 'InboxDecryptRefused'] },
+});
 const { notifySlack } = proxyActivities<{ notifySlack(n: FailureNotice): Promise<{ sent: boolean }> }>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
@@ -85,6 +97,7 @@ function describe(err: unknown): { type: string; message: string; status?: numbe
   return { type: 'Error', message: cur instanceof Error ? cur.message : String(cur) };
 }
 
+const baseOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 const names = (files: { filename: string }[]) => files.map((f) => f.filename);
 const short = (list: string[], n = 5) => (list.length <= n ? list.join(', ') : `${list.slice(0, n).join(', ')} and ${list.length - n} more`);
 
@@ -184,17 +197,71 @@ export async function InboxPollWorkflow(input: InboxPollInput): Promise<InboxPol
   setCurrentDetails(`Polling inbox **${inbox}**`);
   const scan = await inboxScan({ inbox });
   setCurrentDetails(`Inbox **${inbox}**: ${scan.complete.length} complete upload(s), ${scan.waiting.length} still growing; claiming`);
-  const claim = await inboxClaim({ inbox, files: scan.complete.map((f) => f.name) });
+  let claim = await inboxClaim({ inbox, files: scan.complete.map((f) => f.name) });
+  const decrypted: NonNullable<InboxPollResult['decrypted']> = [];
+  const refusedPgp: NonNullable<InboxPollResult['refused_pgp']> = [];
+  const decryptErrors: { file: string; type: string; message: string }[] = [];
+  if (claim.encrypted?.length) {
+    const encrypted = claim.encrypted;
+    setCurrentDetails(`Inbox **${inbox}**: decrypting ${encrypted.length} OpenPGP file(s): ${short(encrypted.map(baseOf))}`);
+    let next = 0;
+    const lane = async () => {
+      while (next < encrypted.length) {
+        const path = encrypted[next++];
+        let r: InboxDecryptResult;
+        try {
+          r = await inboxDecrypt({ inbox, path });
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          decryptErrors.push({ file: path, ...describe(err) });
+          continue;
+        }
+        if (r.status === 'decrypted') decrypted.push({ file: path, backup_path: r.backup_path });
+        else if (r.status === 'rejected') refusedPgp.push({ file: path, failed_path: r.failed_path, error: `${r.error.type}: ${r.error.message}` });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(scan.settings.max_parallel_batches, encrypted.length) }, lane));
+    // batch the plaintext files (and keep what the first claim found)
+    const first = claim;
+    const again = await inboxClaim({ inbox, files: [], decrypted: decrypted.map((d) => d.backup_path) });
+    const firstRecovered = new Map(first.batches.map((b) => [b.id, b.recovered]));
+    claim = { ...first, batches: again.batches.map((b) => ({ ...b, recovered: firstRecovered.get(b.id) ?? b.recovered })), stranded: [...first.stranded, ...again.stranded] };
+    if ((refusedPgp.length || decryptErrors.length) && scan.settings.notify) {
+      const info = workflowInfo();
+      const firstProblem = refusedPgp.length ? { type: refusedPgp[0].error.split(':')[0], message: refusedPgp[0].error } : { type: decryptErrors[0].type, message: decryptErrors[0].message };
+      try {
+        await notifySlack({
+          title: `bq-sftp inbox ${inbox}: ${refusedPgp.length + decryptErrors.length} OpenPGP file(s) not decrypted`,
+          date: new Date().toISOString().slice(0, 10),
+          failed_step: 'decrypt',
+          error_type: firstProblem.type,
+          error_message: firstProblem.message,
+          workflow_id: info.workflowId,
+          run_id: info.runId,
+          lines: [
+            `*Inbox:* ${inbox}`,
+            ...refusedPgp.map((r) => `*Refused, moved to ${r.failed_path} (not submitted):* ${r.error}`),
+            ...decryptErrors.map((e) => `*Left in in_progress (retried at the next poll):* ${baseOf(e.file)}: ${e.type}: ${e.message}`),
+          ].slice(0, 12),
+        });
+      } catch (notifyErr) {
+        log.error('failure notice could not be sent to Slack', { error: describe(notifyErr).message });
+      }
+    }
+  }
   if (claim.batches.length) {
     setCurrentDetails(`Inbox **${inbox}**: claimed ${claim.claimed.length} file(s); submitting ${claim.batches.length} batch(es)`);
   }
   const batches = await runBatches(inbox, claim, scan.settings);
   const failed = batches.filter((b) => b.status === 'failed');
-  upsertSearchAttributes([{ key: InboxStatusKey, value: failed.length ? 'failed' : 'succeeded' }]);
+  upsertSearchAttributes([{ key: InboxStatusKey, value: failed.length || refusedPgp.length || decryptErrors.length ? 'failed' : 'succeeded' }]);
   const lines = [
     `Inbox **${inbox}**: claimed ${claim.claimed.length} file(s) into in_progress/${claim.date_folder}/` + (claim.claimed.length ? `: ${short(claim.claimed.map((c) => c.name), 8)}` : ''),
     `${batches.length} batch(es): ${batches.filter((b) => b.status === 'submitted').length} submitted, ${failed.length} failed, ${batches.filter((b) => b.status === 'already_done').length} already done`,
   ];
+  if (decrypted.length) lines.push(`${decrypted.length} OpenPGP file(s) decrypted (signature checked where partner keys are set): ${short(decrypted.map((d) => baseOf(d.file)))}`);
+  if (refusedPgp.length) lines.push(`${refusedPgp.length} OpenPGP file(s) refused, moved to failed/ (not submitted): ${short(refusedPgp.map((r) => r.error))}`);
+  if (decryptErrors.length) lines.push(`${decryptErrors.length} OpenPGP file(s) not decrypted, left in in_progress/: ${short(decryptErrors.map((e) => `${baseOf(e.file)}: ${e.type}: ${e.message}`))}`);
   if (claim.stranded.length) lines.push(`${claim.stranded.length} stranded file(s) from in_progress/ batched again`);
   if (scan.waiting.length) lines.push(`${scan.waiting.length} upload(s) still growing, left for the next poll: ${short(scan.waiting)}`);
   if (scan.refused.length) lines.push(`${scan.refused.length} name(s) left alone: ${short(scan.refused.map((r) => `${JSON.stringify(r.name)} (${r.reason})`))}`);
@@ -210,6 +277,7 @@ export async function InboxPollWorkflow(input: InboxPollInput): Promise<InboxPol
     lost: claim.lost,
     stranded: claim.stranded,
     batches,
+    ...(claim.encrypted?.length ? { decrypted, refused_pgp: refusedPgp, pgp_errors: decryptErrors.map((e) => ({ file: e.file, error: `${e.type}: ${e.message}` })) } : {}),
   };
 }
 

@@ -55,7 +55,15 @@ export async function decryptRemoteFile(
   session: SftpSession,
   dir: string,
   name: string,
-  opts: { tempSuffix?: string; signal?: AbortSignal; keepEncrypted?: boolean } = {},
+  opts: {
+    tempSuffix?: string;
+    signal?: AbortSignal;
+    keepEncrypted?: boolean;
+    /** publish the plaintext into this folder instead of `dir` */
+    targetDir?: string;
+    /** under this name instead of `name` without its suffix */
+    targetName?: string;
+  } = {},
 ): Promise<{ name: string; bytes: number }> {
   const path = `${dir.replace(/\/$/, '')}/${name}`;
   const { name: plainName, stream, encrypted } = await inboundStream(config, path, session.createReadStream(path));
@@ -63,13 +71,13 @@ export async function decryptRemoteFile(
     stream.destroy();
     return { name, bytes: -1 };
   }
-  const target = plainName.slice(plainName.lastIndexOf('/') + 1);
+  const target = opts.targetName ?? plainName.slice(plainName.lastIndexOf('/') + 1);
   // the SFTP layer would report a failed source as an upload error: keep the PgpError (permanent, names the file)
   let pgpError: Error | undefined;
   stream.once('error', (e: Error) => {
     if (isPgpError(e) || isConfigError(e)) pgpError = e;
   });
-  const r = await session.publishStream(stream, dir, target, { tempSuffix: opts.tempSuffix ?? '.partial', signal: opts.signal }).catch((err: unknown) => {
+  const r = await session.publishStream(stream, opts.targetDir ?? dir, target, { tempSuffix: opts.tempSuffix ?? '.partial', signal: opts.signal }).catch((err: unknown) => {
     throw pgpError ?? err;
   });
   if (!opts.keepEncrypted) await session.remove(path);

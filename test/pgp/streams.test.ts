@@ -57,6 +57,8 @@ for (const [armor, threaded] of [[false, false], [true, false], [false, true], [
     assert.equal(status.status, 0, status.stderr);
     assert.equal(crypto.createHash('sha256').update(status.stdout).digest('hex'), plain.sha256, 'gpg --decrypt gives the plaintext');
     assert.deepEqual(validSigners(status.stderr), [us.fingerprint], 'gpg verified our signature');
+    const decryptionInfo = status.stderr.split('\n').find((l) => l.startsWith('[GNUPG:] DECRYPTION_INFO '))?.split(' ');
+    assert.deepEqual(decryptionInfo?.slice(2, 4), ['2', '9'], 'SEIPD v1 with the SHA-1 MDC and AES-256, the recipient key\'s first preference');
     assert.equal(enc.plaintext().bytes, 3 * 1024 * 1024 + 17);
     assert.equal(enc.plaintext().sha256, plain.sha256, 'the plaintext sha256 was measured while streaming');
   });
