@@ -1,14 +1,25 @@
 import type { Command } from 'commander';
-import { WorkflowFailedError } from '@temporalio/client';
+import type * as TemporalClientModule from '@temporalio/client';
 import type { Config } from '../config';
-import { runUrl } from '../activities/notify';
-import { buildActivityDeps } from '../activities/deps';
-import { describeFailure } from '../workflows/describe-failure';
-import { getBackupConfig, configuredBackups, startBackup, startBackupRestore, startBackupVerify, today } from '../backup/starter';
-import { openDestination } from '../backup/destinations';
+import type * as NotifyModule from '../activities/notify';
+import type * as DepsModule from '../activities/deps';
+import type * as DescribeFailureModule from '../workflows/describe-failure';
+import type * as BackupStarterModule from '../backup/starter';
+import type * as DestinationsModule from '../backup/destinations';
 import { tablesFolder, tableBackupsFolder, folderDate } from '../backup/naming';
 import { addConfigOption, loadCliConfig, optionDate, withClient } from './config-option';
 import { EXIT_REFUSED, fail, formatBytes } from './output';
+
+// The Temporal client, the backup family and its destinations (Cloud Storage, Box, ssh2) when a
+// command runs, not to print the help.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const temporalClient = () => require('@temporalio/client') as typeof TemporalClientModule;
+const notify = () => require('../activities/notify') as typeof NotifyModule;
+const activityDeps = () => require('../activities/deps') as typeof DepsModule;
+const failures = () => require('../workflows/describe-failure') as typeof DescribeFailureModule;
+const backupStarter = () => require('../backup/starter') as typeof BackupStarterModule;
+const destinations = () => require('../backup/destinations') as typeof DestinationsModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function out(s = ''): void {
   process.stdout.write(`${s}\n`);
@@ -23,7 +34,7 @@ function tablesOption(v: string | undefined): string[] | undefined {
 
 function checkBackup(config: Config, name: string): void {
   try {
-    getBackupConfig(config, name);
+    backupStarter().getBackupConfig(config, name);
   } catch (err) {
     fail(`<backup>: ${(err as Error).message}`, EXIT_REFUSED);
   }
@@ -33,8 +44,8 @@ async function failed<T>(p: Promise<T>, label: string, url: string, json?: boole
   try {
     return await p;
   } catch (err) {
-    if (!(err instanceof WorkflowFailedError)) throw err;
-    const f = describeFailure(err.cause);
+    if (!(err instanceof temporalClient().WorkflowFailedError)) throw err;
+    const f = failures().describeFailure(err.cause);
     if (json) out(JSON.stringify({ status: 'failed', url, error: f }, null, 2));
     process.stderr.write(`bq-sftp: ${label} failed: ${f.type}: ${f.message} (Web UI: ${url})\n`);
     return undefined;
@@ -53,12 +64,13 @@ export function registerBackupCommands(program: Command): void {
       .option('--no-wait', 'start and return')
       .option('--json', 'print JSON'),
   ).action(async (name: string, opts: { config?: string; date?: string; tables?: string; wait: boolean; json?: boolean }) => {
+    const { startBackup, today } = backupStarter();
     const date = optionDate(opts.date ?? today(), '--date');
     const tables = tablesOption(opts.tables);
     await withClient(opts, async (client, config) => {
       const handle = await startBackup(client, config, { backup: name, date, tables });
       const { runId } = await handle.describe();
-      const url = runUrl(config, handle.workflowId, runId);
+      const url = notify().runUrl(config, handle.workflowId, runId);
       if (!opts.wait) {
         out(opts.json ? JSON.stringify({ workflow_id: handle.workflowId, run_id: runId, url }) : `Started ${handle.workflowId}\n  Web UI: ${url}`);
         return 0;
@@ -90,6 +102,7 @@ export function registerBackupCommands(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(async (name: string | undefined, opts: { config?: string; json?: boolean }) => {
     const config = loadCliConfig(opts);
+    const { configuredBackups, getBackupConfig } = backupStarter();
     if (!name) {
       const rows = Object.entries(configuredBackups(config)).map(([n, b]) => ({
         backup: n,
@@ -108,9 +121,9 @@ export function registerBackupCommands(program: Command): void {
     }
     checkBackup(config, name);
     const b = getBackupConfig(config, name);
-    const deps = buildActivityDeps(config);
+    const deps = activityDeps().buildActivityDeps(config);
     try {
-      const dest = openDestination(deps, name, b);
+      const dest = destinations().openDestination(deps, name, b);
       const v = { backup: name, project: b.project_id ?? config.bigquery?.project_id ?? '', dataset: b.dataset };
       const tables = (await dest.list(tablesFolder(b.path, v))).filter((e) => e.type === 'dir').map((e) => e.name).sort();
       const result: Record<string, string[]> = {};
@@ -139,8 +152,8 @@ export function registerBackupCommands(program: Command): void {
     const date = optionDate(opts.date, '--date');
     const tables = tablesOption(opts.tables);
     await withClient(opts, async (client, config) => {
-      const handle = await startBackupVerify(client, config, { backup: name, date, ...(tables ? { tables } : {}) });
-      const url = runUrl(config, handle.workflowId);
+      const handle = await backupStarter().startBackupVerify(client, config, { backup: name, date, ...(tables ? { tables } : {}) });
+      const url = notify().runUrl(config, handle.workflowId);
       const r = await failed(handle.result(), `verify ${name} ${date}`, url, opts.json);
       if (!r) return 1;
       if (opts.json) out(JSON.stringify({ ...r, url }, null, 2));
@@ -175,9 +188,10 @@ export function registerBackupCommands(program: Command): void {
     const tables = tablesOption(opts.tables);
     if (!/^[A-Za-z0-9_]{1,1024}$/.test(opts.toDataset)) fail('--to-dataset: must be a BigQuery dataset id (letters, digits, _)', EXIT_REFUSED);
     await withClient(opts, async (client, config) => {
+      const { configuredBackups, startBackupRestore } = backupStarter();
       if (configuredBackups(config)[name]?.dataset === opts.toDataset) fail(`--to-dataset: ${opts.toDataset} is the backed-up dataset itself; restore into a scratch dataset`, EXIT_REFUSED);
       const handle = await startBackupRestore(client, config, { backup: name, date, to_dataset: opts.toDataset, ...(tables ? { tables } : {}) });
-      const url = runUrl(config, handle.workflowId);
+      const url = notify().runUrl(config, handle.workflowId);
       const r = await failed(handle.result(), `restore ${name} ${date}`, url, opts.json);
       if (!r) return 1;
       if (opts.json) out(JSON.stringify({ ...r, url }, null, 2));

@@ -1,10 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
-import { encryptionCodecFor } from '../codec/encryption';
+import type * as EncryptionModule from '../codec/encryption';
 import { ENCRYPTION_KEYS_ENV } from '../codec/keys';
-import { createCodecServer } from '../codec/server';
+import type * as CodecServerModule from '../codec/server';
 import { addConfigOption, loadCliConfig } from './config-option';
 import { EXIT_REFUSED, fail } from './output';
+
+// the codec (Temporal's protobuf payloads) when the server runs, not to print the help
+/* eslint-disable @typescript-eslint/no-require-imports */
+const encryption = () => require('../codec/encryption') as typeof EncryptionModule;
+const codecServer = () => require('../codec/server') as typeof CodecServerModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function origin(value: string): string {
   try {
@@ -51,12 +57,12 @@ export function registerCodecServerCommand(program: Command): void {
     const port = Number(opts.port);
     if (!/^\d+$/.test(opts.port) || port > 65535) fail(`--port must be a port number from 0 to 65535 (got "${opts.port}")`, EXIT_REFUSED);
     const config = loadCliConfig(opts);
-    const codec = encryptionCodecFor(config.encryption);
+    const codec = encryption().encryptionCodecFor(config.encryption);
     if (!codec) {
       fail(`encryption is not configured: set ${ENCRYPTION_KEYS_ENV}="<id>:<base64 of 32 bytes>" (make a key with: openssl rand -base64 32)`, EXIT_REFUSED);
     }
     const origins = opts.uiOrigin ? opts.uiOrigin.map(origin) : defaultOrigins(config.temporal.ui_url);
-    const server = createCodecServer({ codec, allowedOrigins: origins, log: (line) => process.stderr.write(`${line}\n`) });
+    const server = codecServer().createCodecServer({ codec, allowedOrigins: origins, log: (line) => process.stderr.write(`${line}\n`) });
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, opts.host, () => resolve()));
     const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${(server.address() as AddressInfo).port}`;
     process.stdout.write(

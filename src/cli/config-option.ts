@@ -1,19 +1,28 @@
 import type { Command } from 'commander';
-import { loadConfig, parseRunDate, type Config } from '../config';
-import { connectClient } from '../temporal/connection';
+import type { Config } from '../config';
+import type * as ConfigModule from '../config';
+import type * as ConnectionModule from '../temporal/connection';
 import type { Client } from '@temporalio/client';
+import { parseRunDate } from '../config/date';
 import { EXIT_REFUSED, fail } from './output';
+
+// Every command module imports this one to register its options: the config loader (zod) and the
+// Temporal client (gRPC) are loaded when a command runs, not to print the help.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const configModule = () => require('../config') as typeof ConfigModule;
+const connectionModule = () => require('../temporal/connection') as typeof ConnectionModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export function addConfigOption(cmd: Command): Command {
   return cmd.option('-c, --config <path>', 'config file (default: $CONFIG_PATH, configs/exports.json, $EXPORT_CONFIG, or SFTP_* env vars)');
 }
 
 export function loadCliConfig(opts: { config?: string }): Config {
-  return loadConfig({ path: opts.config });
+  return configModule().loadConfig({ path: opts.config });
 }
 
 export async function clientFor(config: Config): Promise<Client> {
-  return connectClient({
+  return connectionModule().connectClient({
     address: config.temporal.address,
     namespace: config.temporal.namespace,
     apiKey: config.temporal.api_key,

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
-import { exportNames, loadConfigWithSource, redactConfig, sftpConnection, sftpConnectionNames } from '../config';
+import type * as ConfigModule from '../config';
 import { addConfigOption, loadCliConfig } from './config-option';
 import { printJson, printLine, processIo } from './output';
+
+// the config loader (zod) when a command runs, not to print the help
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const configModule = () => require('../config') as typeof ConfigModule;
 
 /** `bq-sftp config check|show`: validate the config without touching any server; print it with secrets redacted. */
 export function registerConfigCommands(program: Command): void {
@@ -13,6 +17,7 @@ export function registerConfigCommands(program: Command): void {
       .description('validate the config: exit 0 when valid, 2 with every problem named by its field (nothing is contacted)')
       .option('--json', 'machine-readable output'),
   ).action((opts: { config?: string; json?: boolean }) => {
+    const { exportNames, sftpConnection, sftpConnectionNames } = configModule();
     const cfg = loadCliConfig(opts);
     const names = exportNames(cfg);
     if (opts.json) {
@@ -27,6 +32,7 @@ export function registerConfigCommands(program: Command): void {
   });
   addConfigOption(config.command('show').description('print the effective config (defaults filled in) as JSON, secrets as ***')).action(
     (opts: { config?: string }) => {
+      const { loadConfigWithSource, redactConfig } = configModule();
       const loaded = loadConfigWithSource({ path: opts.config });
       const shown = redactConfig(loaded.config) as unknown as Record<string, unknown>;
       // where each secret by reference comes from, never its value

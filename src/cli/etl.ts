@@ -7,15 +7,26 @@
  *   etl replay-dlq <pipeline> --run <id> [--json]
  */
 import type { Command } from 'commander';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import type * as TemporalClientModule from '@temporalio/client';
 import type { Config } from '../config';
-import { runUrl } from '../activities/notify';
-import { openEtlDb } from '../etl/db';
-import { checkPipeline, checkStamp, EtlInputError, startEtlReplay, startEtlRun } from '../etl/starter';
+import type * as NotifyModule from '../activities/notify';
+import type * as EtlDbModule from '../etl/db';
+import type * as EtlStarterModule from '../etl/starter';
 import type { EtlResult } from '../etl/workflow';
-import { describeFailure } from '../workflows/describe-failure';
+import type * as DescribeFailureModule from '../workflows/describe-failure';
 import { addConfigOption, loadCliConfig, withClient } from './config-option';
 import { EXIT_REFUSED, fail } from './output';
+
+// The Temporal client, the ETL starter and its database drivers (pg, SQLite) when a command runs,
+// not to print the help.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const temporalClient = () => require('@temporalio/client') as typeof TemporalClientModule;
+const notify = () => require('../activities/notify') as typeof NotifyModule;
+const etlDb = () => require('../etl/db') as typeof EtlDbModule;
+const etlStarter = () => require('../etl/starter') as typeof EtlStarterModule;
+const failures = () => require('../workflows/describe-failure') as typeof DescribeFailureModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function out(s: string): void {
   process.stdout.write(`${s}\n`);
@@ -26,7 +37,7 @@ function refuseBadInput(fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    if (err instanceof EtlInputError) fail(err.message, EXIT_REFUSED);
+    if (err instanceof etlStarter().EtlInputError) fail(err.message, EXIT_REFUSED);
     throw err;
   }
 }
@@ -46,7 +57,8 @@ export function printEtlResult(r: EtlResult, url: string): void {
 }
 
 async function runCommand(client: Client, config: Config, pipeline: string, opts: { run?: string; wait: boolean; json?: boolean }): Promise<number> {
-  const handle = await startEtlRun(client, config, { pipeline, stamp: opts.run });
+  const { runUrl } = notify();
+  const handle = await etlStarter().startEtlRun(client, config, { pipeline, stamp: opts.run });
   const { runId } = await handle.describe();
   const url = runUrl(config, handle.workflowId, runId);
   if (!opts.wait) {
@@ -60,8 +72,8 @@ async function runCommand(client: Client, config: Config, pipeline: string, opts
     else printEtlResult(result, url);
     return 0;
   } catch (err) {
-    if (!(err instanceof WorkflowFailedError)) throw err;
-    const f = describeFailure(err.cause);
+    if (!(err instanceof temporalClient().WorkflowFailedError)) throw err;
+    const f = failures().describeFailure(err.cause);
     if (opts.json) out(JSON.stringify({ status: 'failed', url, error: f }, null, 2));
     process.stderr.write(`bq-sftp: ${handle.workflowId} failed: ${f.type}: ${f.message} (Web UI: ${url})\n`);
     return 1;
@@ -70,6 +82,7 @@ async function runCommand(client: Client, config: Config, pipeline: string, opts
 
 async function runsCommand(client: Client, config: Config, opts: { pipeline?: string; limit: string; json?: boolean }): Promise<number> {
   const limit = limitOf(opts.limit);
+  const { runUrl } = notify();
   const clauses = [`WorkflowType = 'EtlWorkflow'`];
   if (opts.pipeline) clauses.push(`WorkflowId STARTS_WITH 'etl-${opts.pipeline}-'`);
   const rows: Record<string, unknown>[] = [];
@@ -92,12 +105,13 @@ async function runsCommand(client: Client, config: Config, opts: { pipeline?: st
 
 async function dlqCommand(pipeline: string, opts: { config?: string; run?: string; limit: string; json?: boolean }): Promise<void> {
   const config = loadCliConfig(opts);
+  const { checkPipeline, checkStamp } = etlStarter();
   refuseBadInput(() => {
     checkPipeline(config, pipeline);
     if (opts.run !== undefined) checkStamp(opts.run);
   });
   const limit = limitOf(opts.limit);
-  const db = await openEtlDb(config.etl.pipelines[pipeline].database, config.etl.sqlite_path);
+  const db = await etlDb().openEtlDb(config.etl.pipelines[pipeline].database, config.etl.sqlite_path);
   try {
     const rows = await db.deadLetters(pipeline, opts.run, limit);
     if (opts.json) {
@@ -125,8 +139,8 @@ function safeParse(s: string): unknown {
 }
 
 async function replayCommand(client: Client, config: Config, pipeline: string, opts: { run: string; json?: boolean }): Promise<number> {
-  const handle = await startEtlReplay(client, config, { pipeline, stamp: opts.run });
-  const url = runUrl(config, handle.workflowId);
+  const handle = await etlStarter().startEtlReplay(client, config, { pipeline, stamp: opts.run });
+  const url = notify().runUrl(config, handle.workflowId);
   try {
     const r = await handle.result();
     if (opts.json) out(JSON.stringify({ status: 'succeeded', url, result: r }, null, 2));
@@ -138,8 +152,8 @@ async function replayCommand(client: Client, config: Config, pipeline: string, o
     }
     return 0;
   } catch (err) {
-    if (!(err instanceof WorkflowFailedError)) throw err;
-    const f = describeFailure(err.cause);
+    if (!(err instanceof temporalClient().WorkflowFailedError)) throw err;
+    const f = failures().describeFailure(err.cause);
     if (opts.json) out(JSON.stringify({ status: 'failed', url, error: f }, null, 2));
     process.stderr.write(`bq-sftp: replay of ${pipeline} run ${opts.run} failed: ${f.type}: ${f.message} (Web UI: ${url})\n`);
     return 1;
@@ -158,8 +172,8 @@ export function registerEtlCommands(program: Command): void {
   ).action((pipeline: string, opts: { config?: string; run?: string; wait: boolean; json?: boolean }) =>
     withClient(opts, (c, cfg) => runCommand(c, cfg, pipeline, opts), (cfg) =>
       refuseBadInput(() => {
-        checkPipeline(cfg, pipeline);
-        if (opts.run !== undefined) checkStamp(opts.run);
+        etlStarter().checkPipeline(cfg, pipeline);
+        if (opts.run !== undefined) etlStarter().checkStamp(opts.run);
       }),
     ),
   );
@@ -173,7 +187,7 @@ export function registerEtlCommands(program: Command): void {
   ).action((opts: { config?: string; pipeline?: string; limit: string; json?: boolean }) =>
     withClient(opts, (c, cfg) => runsCommand(c, cfg, opts), (cfg) =>
       refuseBadInput(() => {
-        if (opts.pipeline !== undefined) checkPipeline(cfg, opts.pipeline);
+        if (opts.pipeline !== undefined) etlStarter().checkPipeline(cfg, opts.pipeline);
         limitOf(opts.limit);
       }),
     ),
@@ -195,8 +209,8 @@ export function registerEtlCommands(program: Command): void {
   ).action((pipeline: string, opts: { config?: string; run: string; json?: boolean }) =>
     withClient(opts, (c, cfg) => replayCommand(c, cfg, pipeline, opts), (cfg) =>
       refuseBadInput(() => {
-        checkPipeline(cfg, pipeline);
-        checkStamp(opts.run);
+        etlStarter().checkPipeline(cfg, pipeline);
+        etlStarter().checkStamp(opts.run);
       }),
     ),
   );

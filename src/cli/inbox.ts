@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
 import type { Config } from '../config';
-import { inboxStatus, lastPoll, startPoll } from '../inbox/client';
+import type * as InboxClientModule from '../inbox/client';
 import { inboxScheduleId } from '../inbox/naming';
-import { inboxConfig, inboxNames } from '../inbox/sftp-ops';
+import type * as InboxSftpModule from '../inbox/sftp-ops';
 import { addConfigOption, loadCliConfig, withClient } from './config-option';
 import { EXIT_FAILURE, EXIT_REFUSED, fail } from './output';
+
+// The inbox family's client and SFTP side (Temporal client, ssh2) when a command runs, not to print the help.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const inboxClient = () => require('../inbox/client') as typeof InboxClientModule;
+const inboxSftp = () => require('../inbox/sftp-ops') as typeof InboxSftpModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function out(s: string): void {
   process.stdout.write(`${s}\n`);
@@ -12,7 +18,7 @@ function out(s: string): void {
 
 function checkInbox(config: Config, name: string): void {
   try {
-    inboxConfig(config, name);
+    inboxSftp().inboxConfig(config, name);
   } catch (err) {
     fail((err as Error).message, EXIT_REFUSED);
   }
@@ -26,6 +32,8 @@ export function registerInboxCommands(program: Command): void {
     .option('--json', 'print as JSON')
     .action((opts: { config?: string; json?: boolean }) =>
       withClient(opts, async (client, config) => {
+        const { inboxConfig, inboxNames } = inboxSftp();
+        const { lastPoll } = inboxClient();
         const rows = [];
         for (const name of inboxNames(config)) {
           const i = inboxConfig(config, name);
@@ -58,7 +66,7 @@ export function registerInboxCommands(program: Command): void {
       withClient(
         opts,
         async (client, config) => {
-          const p = await startPoll(client, config, name);
+          const p = await inboxClient().startPoll(client, config, name);
           if (!opts.json) out(p.started ? `Polling inbox ${name}: ${p.url}` : `A poll of inbox ${name} was already running; waiting for it: ${p.url}`);
           const r = await p.result;
           const failed = r.batches.filter((b) => b.status === 'failed');
@@ -86,7 +94,7 @@ export function registerInboxCommands(program: Command): void {
     .action(async (name: string, opts: { config?: string; json?: boolean }) => {
       const config = loadCliConfig(opts);
       checkInbox(config, name);
-      const s = await inboxStatus(config, name);
+      const s = await inboxClient().inboxStatus(config, name);
       if (opts.json) return out(JSON.stringify(s, null, 2));
       out(`Inbox ${name} (${s.path})`);
       out(`  waiting:     ${s.waiting.length} file(s)${s.waiting.length ? `: ${s.waiting.slice(0, 10).map((w) => w.name).join(', ')}` : ''}`);

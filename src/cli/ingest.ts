@@ -3,24 +3,36 @@
  * the ingest family (seed 001) from the command line.
  */
 import type { Command } from 'commander';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import type * as TemporalClientModule from '@temporalio/client';
 import type { Config } from '../config';
-import { runUrl } from '../activities/notify';
-import { closePostgresPools, describeUrl, postgresPool, postgresSettings, PostgresError } from '../postgres/client';
-import { migrateIngest } from '../ingest/activities';
+import type * as NotifyModule from '../activities/notify';
+import type * as PostgresModule from '../postgres/client';
+import type * as IngestActivitiesModule from '../ingest/activities';
 import { availability, availabilityBreakdown, getJob, listJobs } from '../ingest/jobs-repo';
 import { JOB_STATUSES, type IngestJob, type JobStatus } from '../ingest/job';
-import { assertJobId, buildIngestInput, IngestInputError, startIngestJob } from '../ingest/start';
-import { getTenant, IngestError, tenantNames } from '../ingest/tenants';
-import { isEventType } from '../ingest/tenants';
+import type * as IngestStartModule from '../ingest/start';
+import type * as TenantsModule from '../ingest/tenants';
 import { addConfigOption, loadCliConfig, optionDate, withClient } from './config-option';
 import { EXIT_REFUSED, fail } from './output';
+
+// The Temporal client, pg, BigQuery (tenants) and the ingest activities when a command runs, not
+// to print the help.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const temporalClient = () => require('@temporalio/client') as typeof TemporalClientModule;
+const notify = () => require('../activities/notify') as typeof NotifyModule;
+const postgres = () => require('../postgres/client') as typeof PostgresModule;
+const ingestActivities = () => require('../ingest/activities') as typeof IngestActivitiesModule;
+const ingestStart = () => require('../ingest/start') as typeof IngestStartModule;
+const tenants = () => require('../ingest/tenants') as typeof TenantsModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function out(s: string): void {
   process.stdout.write(`${s}\n`);
 }
 
 function pool(config: Config) {
+  const { postgresPool, postgresSettings, PostgresError } = postgres();
   try {
     return postgresPool(postgresSettings(config));
   } catch (err) {
@@ -30,6 +42,7 @@ function pool(config: Config) {
 }
 
 function tenantOrRefuse(config: Config, tenant: string | undefined): string {
+  const { getTenant, IngestError, tenantNames } = tenants();
   const name = tenant ?? (tenantNames(config).length === 1 ? tenantNames(config)[0] : undefined);
   if (!name) fail(`--tenant is required (configured tenants: ${tenantNames(config).join(', ') || 'none'})`, EXIT_REFUSED);
   try {
@@ -51,7 +64,7 @@ async function waitForJob(client: Client, jobId: string): Promise<IngestJob> {
   try {
     return await client.workflow.getHandle(jobId).result();
   } catch (err) {
-    if (err instanceof WorkflowFailedError) {
+    if (err instanceof temporalClient().WorkflowFailedError) {
       const details = (err.cause as { details?: unknown[] } | undefined)?.details;
       if (details?.[0]) return details[0] as IngestJob;
     }
@@ -64,7 +77,7 @@ async function withPgClient(opts: { config?: string }, fn: (config: Config) => P
   try {
     process.exitCode = (await fn(config)) ?? 0;
   } finally {
-    await closePostgresPools();
+    await postgres().closePostgresPools();
   }
 }
 
@@ -77,6 +90,7 @@ export function registerIngestCommands(program: Command): void {
   const db = program.command('db').description('the PostgreSQL database of the ingest family');
   addConfigOption(db.command('migrate').description('create or update the ingest tables (idempotent; workers also run it at start)')).action(async (opts: { config?: string }) => {
     await withPgClient(opts, async (config) => {
+      const { describeUrl, postgresSettings } = postgres();
       const settings = (() => {
         try {
           return postgresSettings(config);
@@ -84,7 +98,7 @@ export function registerIngestCommands(program: Command): void {
           return fail((err as Error).message, EXIT_REFUSED);
         }
       })();
-      const r = await migrateIngest(config);
+      const r = await ingestActivities().migrateIngest(config);
       out(r.applied.length ? `Applied ${r.applied.map((a) => `${a.version} (${a.name})`).join(', ')} at ${describeUrl(settings.url)}` : `Up to date at ${describeUrl(settings.url)} (version ${r.current})`);
     });
   });
@@ -102,11 +116,12 @@ export function registerIngestCommands(program: Command): void {
       .option('--no-wait', 'print the job ID and return')
       .option('--json', 'only the job JSON'),
   ).action(async (opts: { config?: string; tenant?: string; startDate: string; endDate?: string; types?: string; eventTypes?: string; wait: boolean; json?: boolean }) => {
+    const { buildIngestInput, IngestInputError, startIngestJob } = ingestStart();
     let input!: ReturnType<typeof buildIngestInput>;
     await withClient(opts, async (client, config) => {
       const handle = await startIngestJob(client, config, input);
       const { runId } = await handle.describe();
-      const url = runUrl(config, input.job_id, runId);
+      const url = notify().runUrl(config, input.job_id, runId);
       if (!opts.wait) {
         out(opts.json ? JSON.stringify({ job_id: input.job_id, status: 'queued', url }) : `Started ${input.job_id}\n  Web UI: ${url}`);
         return 0;
@@ -169,19 +184,19 @@ export function registerIngestCommands(program: Command): void {
           let url: string | undefined;
           try {
             const d = await client.workflow.getHandle(jobId).describe();
-            url = runUrl(config, jobId, d.runId);
+            url = notify().runUrl(config, jobId, d.runId);
           } catch (err) {
-            if (!(err instanceof WorkflowNotFoundError)) throw err;
+            if (!(err instanceof temporalClient().WorkflowNotFoundError)) throw err;
           }
           if (opts.json) out(JSON.stringify({ ...job, url }, null, 2));
           else printJob(job, url);
           return job.status === 'failed' ? 1 : 0;
         } finally {
-          await closePostgresPools();
+          await postgres().closePostgresPools();
         }
       }, () => {
         try {
-          assertJobId(jobId);
+          ingestStart().assertJobId(jobId);
         } catch (err) {
           fail(`<job_id>${(err as Error).message.slice('job_id'.length)}`, EXIT_REFUSED);
         }
@@ -201,7 +216,7 @@ export function registerIngestCommands(program: Command): void {
           }
           await handle.cancel();
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) {
+          if (err instanceof temporalClient().WorkflowNotFoundError) {
             process.stderr.write(`bq-sftp: no job ${jobId}\n`);
             return 3;
           }
@@ -212,7 +227,7 @@ export function registerIngestCommands(program: Command): void {
         return 0;
       }, () => {
         try {
-          assertJobId(jobId);
+          ingestStart().assertJobId(jobId);
         } catch (err) {
           fail(`<job_id>${(err as Error).message.slice('job_id'.length)}`, EXIT_REFUSED);
         }
@@ -234,6 +249,7 @@ export function registerIngestCommands(program: Command): void {
     await withPgClient(opts, async (config) => {
       const tenant = tenantOrRefuse(config, opts.tenant);
       const types = opts.eventTypes?.split(',').map((s) => s.trim());
+      const { isEventType } = tenants();
       const bad = types?.find((t) => !isEventType(t));
       if (bad !== undefined) fail(`--event-types: unknown event type ${JSON.stringify(bad)}`, EXIT_REFUSED);
       const from = opts.from === undefined ? undefined : optionDate(opts.from, '--from');

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { isConfigError } from '../config';
+import { isConfigError } from '../config/errors';
 import { CliFailure, EXIT_FAILURE, EXIT_REFUSED } from './output';
 import { registerSftpCommands } from './sftp';
 import { registerRunCommands } from './runs';
@@ -15,7 +15,12 @@ import { registerInboxCommands } from './inbox';
 import { registerPgpCommands } from './pgp';
 import { versionLine } from '../version';
 
-/** The `bq-sftp` command. Each module registers its own verbs. */
+/**
+ * The `bq-sftp` command. Each module registers its own verbs. Registering must stay cheap: a
+ * command module loads the Temporal SDK, cloud clients, OpenPGP, database drivers, … only inside
+ * its actions (`require` through a small accessor), so `--help`, `--version` and `config check`
+ * load none of them (test/cli/lazy-load.test.ts).
+ */
 export function buildProgram(): Command {
   const program = new Command('bq-sftp')
     .description('Durable data movement between BigQuery / Cloud Storage and SFTP, orchestrated by Temporal')

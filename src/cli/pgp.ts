@@ -1,9 +1,14 @@
 import type { Command } from 'commander';
-import { allConfiguredKeys, type KeyInfo } from '../pgp/keys';
+import type * as PgpKeysModule from '../pgp/keys';
+import type { KeyInfo } from '../pgp/keys';
 import { addConfigOption, loadCliConfig } from './config-option';
 import { CliExit, EXIT_REFUSED, guarded, printJson, printLine, processIo, type CliIo } from './output';
 
 const DAY = 86_400_000;
+
+// OpenPGP when `pgp check` runs, not to print the help
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pgpKeys = () => require('../pgp/keys') as typeof PgpKeysModule;
 
 export interface PgpCheckReport {
   keys: (Omit<KeyInfo, 'created' | 'expires'> & { created: string; expires: string | null; days_left: number | null; status: 'ok' | 'expiring' | 'expired' })[];
@@ -12,8 +17,8 @@ export interface PgpCheckReport {
 }
 
 /** Every configured key, described; expired keys and unreadable ones are problems, keys expiring soon warnings. */
-export async function pgpCheckReport(config: Parameters<typeof allConfiguredKeys>[0], warnDays: number, now = new Date()): Promise<PgpCheckReport> {
-  const { keys, problems } = await allConfiguredKeys(config);
+export async function pgpCheckReport(config: Parameters<typeof PgpKeysModule.allConfiguredKeys>[0], warnDays: number, now = new Date()): Promise<PgpCheckReport> {
+  const { keys, problems } = await pgpKeys().allConfiguredKeys(config);
   const warnings: string[] = [];
   const out = keys.map((k) => {
     const daysLeft = k.expires ? Math.floor((k.expires.getTime() - now.getTime()) / DAY) : null;

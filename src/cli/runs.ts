@@ -1,16 +1,29 @@
 import type { Command } from 'commander';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type * as TemporalClientModule from '@temporalio/client';
+import type * as InternalNonWorkflowModule from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config';
-import { getExport, parseRunDate, yesterday } from '../config';
-import { runUrl } from '../activities/notify';
+import { getExport } from '../config/exports';
+import { parseRunDate, yesterday } from '../config/date';
+import type * as NotifyModule from '../activities/notify';
 import type { TransferProgress } from '../activities';
-import { startExport } from '../starter';
-import { describeFailure, exportProgressQuery, type ExportProgress, type ExportResult, type ExportWorkflow } from '../export/workflow';
+import type * as StarterModule from '../starter';
+import type * as ExportWorkflowModule from '../export/workflow';
+import type { ExportProgress, ExportResult, ExportWorkflow } from '../export/workflow';
 import { exportWorkflowId } from '../export/naming';
-import { ExportDateKey, ExportNameKey } from '../workflows/search-attributes';
+import type * as SearchAttributesModule from '../workflows/search-attributes';
 import { addConfigOption, optionDate, withClient } from './config-option';
 import { EXIT_REFUSED, fail, formatBytes } from './output';
+
+// The Temporal SDK and the export family's modules when a command runs, not to print the help.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const temporalClient = () => require('@temporalio/client') as typeof TemporalClientModule;
+const payloadCodec = () => require('@temporalio/common/lib/internal-non-workflow') as typeof InternalNonWorkflowModule;
+const notify = () => require('../activities/notify') as typeof NotifyModule;
+const starter = () => require('../starter') as typeof StarterModule;
+const exportWorkflow = () => require('../export/workflow') as typeof ExportWorkflowModule;
+const searchAttributes = () => require('../workflows/search-attributes') as typeof SearchAttributesModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface RunOpts {
   config?: string;
@@ -37,7 +50,7 @@ export async function transferHeartbeat(handle: WorkflowHandle): Promise<Transfe
   const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'transferFiles');
   const payloads = pending?.heartbeatDetails?.payloads;
   if (!payloads?.length) return undefined;
-  return (await decodeFromPayloadsAtIndex<TransferProgress>(handle.client.options.loadedDataConverter, 0, payloads)) ?? undefined;
+  return (await payloadCodec().decodeFromPayloadsAtIndex<TransferProgress>(handle.client.options.loadedDataConverter, 0, payloads)) ?? undefined;
 }
 
 function progressLine(p: ExportProgress, hb: TransferProgress | undefined, width = 24): string {
@@ -52,6 +65,7 @@ function progressLine(p: ExportProgress, hb: TransferProgress | undefined, width
 async function waitWithProgress(handle: WorkflowHandle<typeof ExportWorkflow>, tty: boolean): Promise<ExportResult> {
   const result = handle.result();
   if (!tty) return result;
+  const { exportProgressQuery } = exportWorkflow();
   let finished = false;
   void result.finally(() => (finished = true)).catch(() => undefined);
   const started = Date.now();
@@ -96,6 +110,9 @@ export function printResult(result: ExportResult, url: string): void {
 }
 
 async function runCommand(client: Client, config: Config, exportName: string, opts: RunOpts, retry = false): Promise<number> {
+  const { WorkflowFailedError, WorkflowNotFoundError } = temporalClient();
+  const { runUrl } = notify();
+  const { describeFailure } = exportWorkflow();
   getExport(config, exportName);
   const date = parseRunDate(opts.date ?? yesterday());
   const workflowId = exportWorkflowId(exportName, date);
@@ -109,7 +126,7 @@ async function runCommand(client: Client, config: Config, exportName: string, op
       throw err;
     }
   }
-  const handle = await startExport(client, config, { exportName, date });
+  const handle = await starter().startExport(client, config, { exportName, date });
   const { runId } = await handle.describe();
   const url = runUrl(config, workflowId, runId);
   if (!opts.wait) {
@@ -133,6 +150,9 @@ async function runCommand(client: Client, config: Config, exportName: string, op
 }
 
 async function statusCommand(client: Client, config: Config, exportName: string, opts: RunOpts): Promise<number> {
+  const { WorkflowFailedError, WorkflowNotFoundError } = temporalClient();
+  const { runUrl } = notify();
+  const { describeFailure, exportProgressQuery } = exportWorkflow();
   getExport(config, exportName);
   const date = parseRunDate(opts.date ?? yesterday());
   const workflowId = exportWorkflowId(exportName, date);
@@ -205,6 +225,7 @@ async function runsCommand(client: Client, config: Config, opts: RunsOpts): Prom
   if (opts.export) clauses.push(`ExportName = '${opts.export}'`);
   if (opts.status) clauses.push(`ExportStatus = '${opts.status}'`);
   const limit = Number(opts.limit);
+  const { ExportDateKey, ExportNameKey } = searchAttributes();
   const rows: Record<string, unknown>[] = [];
   for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
     rows.push({

@@ -1,10 +1,17 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { exportNames, getExport, type Config } from '../config';
-import { syncSchedules } from '../export/schedules/sync';
-import { backfill, dateRange } from '../export/backfill';
+import type { Config } from '../config';
+import { exportNames, getExport } from '../config/exports';
+import type * as SyncModule from '../export/schedules/sync';
+import type * as BackfillModule from '../export/backfill';
 import { addConfigOption, optionDate, withClient } from './config-option';
 import { EXIT_REFUSED, fail } from './output';
+
+// The schedule sync and backfill (Temporal client, BigQuery) when a command runs, not to print the help.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const sync = () => require('../export/schedules/sync') as typeof SyncModule;
+const backfillModule = () => require('../export/backfill') as typeof BackfillModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function out(s: string): void {
   process.stdout.write(`${s}\n`);
@@ -24,7 +31,7 @@ function checkBackfillArgs(config: Config, exportName: string | undefined, opts:
   const from = optionDate(opts.from, '--from');
   const to = optionDate(opts.to, '--to');
   try {
-    dateRange(from, to);
+    backfillModule().dateRange(from, to);
   } catch (err) {
     fail((err as Error).message, EXIT_REFUSED);
   }
@@ -40,7 +47,7 @@ export function registerScheduleCommands(program: Command): void {
     .option('--json', 'print the plan as JSON')
     .action((opts: { config?: string; dryRun?: boolean; json?: boolean }) =>
       withClient(opts, async (client, config) => {
-        const plan = await syncSchedules(client, config, { dryRun: opts.dryRun });
+        const plan = await sync().syncSchedules(client, config, { dryRun: opts.dryRun });
         if (opts.json) return out(JSON.stringify({ dry_run: !!opts.dryRun, ...plan }, null, 2));
         const verb = opts.dryRun ? 'would ' : '';
         for (const id of plan.create) out(`+ ${verb}create ${id}`);
@@ -121,7 +128,7 @@ export function registerScheduleCommands(program: Command): void {
     withClient(opts, async (client, config) => {
       const exports = checkBackfillArgs(config, exportName, opts);
       const concurrency = Number(opts.concurrency);
-      const items = await backfill(client, config, {
+      const items = await backfillModule().backfill(client, config, {
         exports,
         from: opts.from,
         to: opts.to,

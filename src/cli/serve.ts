@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
-import { createApi } from '../http/server';
+import type * as HttpServerModule from '../http/server';
 import { addConfigOption, clientFor, loadCliConfig } from './config-option';
 import { EXIT_REFUSED, fail } from './output';
+
+// the HTTP API (Temporal client, Cloud Storage, PostgreSQL, …) when `serve` runs, not to print the help
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const httpServer = () => require('../http/server') as typeof HttpServerModule;
 
 export function registerServeCommand(program: Command): void {
   addConfigOption(
@@ -24,7 +28,7 @@ export function registerServeCommand(program: Command): void {
       );
     }
     const client = await clientFor(config);
-    const server = createApi({ config, client, configPath: opts.config }).server();
+    const server = httpServer().createApi({ config, client, configPath: opts.config }).server();
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
     process.stdout.write(`bq-sftp API on http://${host}:${port} (OpenAPI: /openapi.json${config.http.auth_token ? ', bearer token required' : ''}); Ctrl-C stops it\n`);
     await new Promise<void>((resolve) => {

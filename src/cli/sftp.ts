@@ -4,22 +4,17 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { Client, type ConnectConfig } from 'ssh2';
-import { createStorage, parseGcsUri } from '../gcs/client';
-import {
-  SftpError,
-  assertSafeName,
-  authKind,
-  connectSftp,
-  isSftpError,
-  resolveInside,
-  type RemoteEntry,
-  type SftpSession,
-} from '../sftp';
-import { configConnectionNames, resolveSftpSettings, type SftpFlags, type SftpSettings } from '../sftp/settings';
+import type { ConnectConfig } from 'ssh2';
+import type * as Ssh2Module from 'ssh2';
+import type * as GcsModule from '../gcs/client';
+import type { RemoteEntry, SftpSession } from '../sftp';
+import type * as SftpConnectModule from '../sftp/connect';
+import type { SftpFlags, SftpSettings } from '../sftp/settings';
+import type * as SftpSettingsModule from '../sftp/settings';
 import { describeHostKey, type HostKeyInfo } from '../sftp/host-key';
-import { serverLabel, type SftpEndpoint } from '../sftp/endpoint';
-import { toSftpError } from '../sftp/errors';
+import { authKind, serverLabel, type SftpEndpoint } from '../sftp/endpoint';
+import { SftpError, isSftpError, toSftpError } from '../sftp/errors';
+import { assertSafeName, resolveInside } from '../sftp/paths';
 import { createProgressBar } from './progress';
 import {
   EXIT_REFUSED,
@@ -33,6 +28,14 @@ import {
   reportFailure,
   type CliIo,
 } from './output';
+
+// ssh2, Cloud Storage and the settings loader (zod) when a command runs, not to print the help.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const ssh2 = () => require('ssh2') as typeof Ssh2Module;
+const gcs = () => require('../gcs/client') as typeof GcsModule;
+const sftpConnect = () => require('../sftp/connect') as typeof SftpConnectModule;
+const sftpSettings = () => require('../sftp/settings') as typeof SftpSettingsModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface CommonOpts extends SftpFlags {
   json?: boolean;
@@ -55,12 +58,12 @@ function addConnectionOptions(cmd: Command): Command {
 }
 
 function settingsOf(opts: CommonOpts): SftpSettings {
-  return resolveSftpSettings(opts);
+  return sftpSettings().resolveSftpSettings(opts);
 }
 
 async function withConnection<T>(settings: SftpSettings, fn: (s: SftpSession) => Promise<T>, opts: { allowUnpinned?: boolean } = {}): Promise<T> {
   const ep = opts.allowUnpinned && !settings.endpoint.hostKey ? { ...settings.endpoint, insecureSkipHostKeyCheck: true } : settings.endpoint;
-  const session = await connectSftp(ep);
+  const session = await sftpConnect().connectSftp(ep);
   try {
     return await fn(session);
   } finally {
@@ -150,7 +153,7 @@ async function checkOrDiscover(settings: SftpSettings): Promise<CheckReport> {
 
 /** The server's host key from the key exchange; the connection ends before any authentication. */
 export async function fetchHostKey(ep: SftpEndpoint): Promise<{ hostKey: HostKeyInfo; banner?: string }> {
-  const client = new Client();
+  const client = new (ssh2().Client)();
   let seen: Buffer | undefined;
   let banner: string | undefined;
   const config: ConnectConfig = {
@@ -188,7 +191,7 @@ export async function fetchHostKey(ep: SftpEndpoint): Promise<{ hostKey: HostKey
 async function checkAllCommand(io: CliIo, opts: CommonOpts): Promise<void> {
   if (!opts.config) fail('--all checks the connections of a config file: pass --config too', EXIT_REFUSED);
   if (opts.connection) fail('--all and --connection exclude each other: drop one', EXIT_REFUSED);
-  const names = configConnectionNames(opts.config!);
+  const names = sftpSettings().configConnectionNames(opts.config!);
   if (names.length === 0) fail(`the config file ${opts.config} defines no SFTP connection`, EXIT_REFUSED);
   const results: { connection: string; ok: boolean; report?: CheckReport; error?: string }[] = [];
   for (const connection of names) {
@@ -346,6 +349,7 @@ interface UploadSource {
 }
 
 async function gcsSource(uri: string, settings: SftpSettings): Promise<UploadSource> {
+  const { createStorage, parseGcsUri } = gcs();
   const { bucket, prefix } = parseGcsUri(uri);
   if (!prefix || prefix.endsWith('/')) fail(`${uri} names a folder, not an object: give the full object name`, EXIT_REFUSED);
   const storage = createStorage({ apiEndpoint: settings.gcs.apiEndpoint, projectId: settings.gcs.projectId });
