@@ -13,7 +13,11 @@ import { watchForStall } from '../activities/stall-watchdog';
 import { objectReaderFor } from '../gcs/ranged-reader';
 import { transferRangedObject, useRanged } from './ranged-object';
 import { sampleOf, FILE_SAMPLE } from './history-limits';
-import { loadPgpRecord, pgpDeliveryFor, type PgpFileRecord, type PgpSummary } from '../pgp/delivery';
+import type * as PgpDelivery from '../pgp/delivery';
+import type { PgpFileRecord, PgpSummary } from '../pgp/delivery';
+import { lazyFunctions } from '../activities/lazy';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { loadPgpRecord, pgpDeliveryFor } = lazyFunctions(() => require('../pgp/delivery') as typeof PgpDelivery, ['loadPgpRecord', 'pgpDeliveryFor']);
 
 export interface TransferInput {
   exportName: string;

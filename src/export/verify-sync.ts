@@ -12,7 +12,10 @@ import { withFailureMapping } from '../activities/failures';
 import { sftpEndpointFor } from '../activities/sftp-endpoint';
 import { FILE_SAMPLE, sampleOf } from './history-limits';
 import { compactDate } from './naming';
-import { loadPgpRecord, pgpConfigOf, verifyPgpDelivery } from '../pgp/delivery';
+import type * as PgpDelivery from '../pgp/delivery';
+import { lazyFunctions } from '../activities/lazy';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { loadPgpRecord, pgpConfigOf, verifyPgpDelivery } = lazyFunctions(() => require('../pgp/delivery') as typeof PgpDelivery, ['loadPgpRecord', 'pgpConfigOf', 'verifyPgpDelivery']);
 
 export interface VerifyInput {
   exportName: string;

@@ -2,7 +2,10 @@ import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log, s
 import type { ActivityDeps } from '../activities';
 import { permanentFailure, withFailureMapping } from '../activities/failures';
 import type { SftpSession } from '../sftp';
-import { decryptRemoteFile, isPgpError } from '../pgp/inbound';
+import type * as PgpInbound from '../pgp/inbound';
+import { lazyFunctions } from '../activities/lazy';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { decryptRemoteFile, isPgpError } = lazyFunctions(() => require('../pgp/inbound') as typeof PgpInbound, ['decryptRemoteFile', 'isPgpError']);
 import { durationMs, type InboxConfig } from './config';
 import { batchIdOf, doneIds, fileKey, readDone, readLedger, writeDone, writeLedger, type BatchFile, type LedgerEntry } from './ledger';
 import { baseName, dirName, folderDate, globToRegExp, hostileNameProblem, joinPath, parseFolderDate, pgpPlainName } from './naming';

@@ -10,7 +10,10 @@ import { CsvReader, type CsvRecord } from './csv';
 import { globToRegExp, REPORTS, type ReportKind, type ReportSpec } from './report-files';
 import { getTenant, IngestError } from './tenants';
 import { sftpEndpointForTenant } from './sftp';
-import { inboundStream } from '../pgp/inbound';
+import type * as PgpInbound from '../pgp/inbound';
+import { lazyFunctions } from '../activities/lazy';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { inboundStream } = lazyFunctions(() => require('../pgp/inbound') as typeof PgpInbound, ['inboundStream']);
 
 export interface IngestFileInput {
   jobId: string;

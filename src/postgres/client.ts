@@ -1,5 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from '../config';
+
+// pg loads with the first pool: a worker without PostgreSQL work (or idle) does not pay for it
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pgModule = () => require('pg') as typeof pg;
 
 /** A typed error for PostgreSQL problems that retrying will not fix (or will). */
 export class PostgresError extends Error {
@@ -47,7 +51,7 @@ export function postgresPool(settings: PostgresSettings): pg.Pool {
   const key = `${settings.url}#${settings.max ?? 10}`;
   let pool = pools.get(key);
   if (!pool) {
-    pool = new pg.Pool({
+    pool = new (pgModule().Pool)({
       connectionString: settings.url,
       max: settings.max ?? 10,
       idleTimeoutMillis: 5000,
