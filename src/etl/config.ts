@@ -48,6 +48,8 @@ export const etlSourceSchema = z.strictObject({
   timeout_ms: int(100, 600_000).default(10_000),
   /** tries per page inside one attempt of `extract` (the seed's 3), backoff doubling from `backoff_ms` */
   attempts: int(1, 20).default(3),
+  /** pages in flight at once (the one-pass extract; 1: one after the other) */
+  concurrency: int(1, 16).default(4),
   backoff_ms: int(0, 60_000).default(500),
 });
 

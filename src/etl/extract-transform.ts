@@ -191,7 +191,8 @@ export function createEtlExtractTransform(deps: { config: Config; storage: Stora
     const getter = deps.fetch ? undefined : keepAliveGetter();
     const doFetch: Get = deps.fetch ?? getter!.get;
     try {
-      const limitAt = (fetched: number) => (src.max_records !== undefined ? Math.min(src.page_size, src.max_records - fetched) : src.page_size);
+      // records asked for at `skip` (pages are full until the end, so skip = records before it)
+      const limitAt = (skip: number) => (src.max_records !== undefined ? Math.min(src.page_size, src.max_records - skip) : src.page_size);
       const fetchPage = async (skip: number, limit: number, ahead: AbortSignal): Promise<Page> => {
         const page = Math.floor(skip / src.page_size) + 1;
         for (let attempt = 1; ; attempt++) {
@@ -212,28 +213,54 @@ export function createEtlExtractTransform(deps: { config: Config; storage: Stora
         result.catch(() => undefined); // awaited (or abandoned) below
         return { skip, limit, result, abort };
       };
-      // one request in flight: the next page is asked for as soon as a page arrives, and the page
-      // in hand is processed while it travels
-      let next: Request | undefined = src.max_records !== undefined && fetchedSoFar >= src.max_records ? undefined : request(chunk.nextSkip, limitAt(fetchedSoFar));
+      // Up to `source.concurrency` pages in flight, taken in order: the page in hand is processed
+      // while the next ones travel (a round trip to a busy source costs more than the page's
+      // processing). The first page goes alone: it tells the total. A page that fails for good
+      // fails the attempt after the pages before it are stored; the ones after it are dropped.
+      const inFlight: Request[] = [];
+      let total: number | undefined;
+      let plannedSkip = chunk.nextSkip;
+      let ended = src.max_records !== undefined && fetchedSoFar >= src.max_records;
+      const plan = () => {
+        const width = total === undefined ? 1 : src.concurrency;
+        while (!ended && inFlight.length < width) {
+          if (total !== undefined && plannedSkip >= total) break;
+          const limit = limitAt(plannedSkip);
+          if (limit <= 0) break;
+          inFlight.push(request(plannedSkip, limit));
+          plannedSkip += limit;
+        }
+      };
+      const dropAll = () => {
+        for (const r of inFlight.splice(0)) r.abort.abort();
+      };
       try {
-        while (next) {
-          const { skip, limit } = next;
-          const got = await next.result;
-          next = undefined;
+        plan();
+        while (inFlight.length > 0) {
+          const { skip, limit, result } = inFlight[0];
+          const got = await result;
+          inFlight.shift();
           const nextSkip = skip + got.records.length;
           fetchedSoFar += got.records.length;
-          const end =
+          if (got.total !== undefined) total = got.total;
+          ended =
             got.records.length === 0 ||
             (src.max_records !== undefined && fetchedSoFar >= src.max_records) ||
             (got.total !== undefined ? nextSkip >= got.total : got.records.length < limit);
-          if (!end) next = request(nextSkip, limitAt(fetchedSoFar));
+          if (ended) dropAll();
+          else if (inFlight.length > 0 && inFlight[0].skip !== nextSkip) {
+            // a short page: the pages asked for after it start at the wrong skip; ask again from here
+            dropAll();
+            plannedSkip = nextSkip;
+          }
+          plan();
           take(got, got.text ?? '');
           chunk.pages++;
           chunk.nextSkip = nextSkip;
           if (chunk.records >= PART_RECORDS || chunk.raw.length >= PART_BYTES) await flush();
         }
       } finally {
-        next?.abort.abort();
+        dropAll();
         getter?.close();
       }
       await flush(true);

@@ -38,7 +38,9 @@ describe('EtlWorkflow resume and idempotency', () => {
     for (const e of api.log) fetches.set(e.page, (fetches.get(e.page) ?? 0) + 1);
     for (let page = 1; page < 37; page++) assert.equal(fetches.get(page), 1, `page ${page} fetched once`);
     assert.equal(fetches.get(37), 3, 'page 37: 500, 500, 200');
-    for (let page = 38; page <= 50; page++) assert.equal(fetches.get(page), 1, `page ${page} fetched once`);
+    // pages already in flight behind 37 (source.concurrency) are dropped with the failed attempt and asked again
+    for (let page = 38; page <= 50; page++) assert.ok((fetches.get(page) ?? 0) >= 1 && (fetches.get(page) ?? 0) <= 3, `page ${page} fetched ${fetches.get(page)} times`);
+    for (let page = 38 + 3; page <= 50; page++) assert.equal(fetches.get(page), 1, `page ${page} (beyond the pages in flight) fetched once`);
   });
 
   it('HTTP 429 and a page that never answers are tried again inside the attempt (backoff, request timeout)', async () => {
@@ -52,8 +54,12 @@ describe('EtlWorkflow resume and idempotency', () => {
     const result = await withWorker(config, async (client) => (await startEtlRun(client, config, { pipeline: name })).result());
     assert.equal(result.counts.raw, 1000);
     assert.equal(result.extract.attempts, 1, 'no failed attempt: the requests were retried');
-    const pages = api.log.map((e) => e.page);
-    assert.deepEqual(pages, [1, 2, 2, 3, 4, 4, 5, 6, 7, 8, 9, 10]);
+    // each page once, the 429 page and the stalled one twice (tried again within the attempt; with
+    // pages in flight at once the order of the log varies)
+    const fetches = new Map<number, number>();
+    for (const e of api.log) fetches.set(e.page, (fetches.get(e.page) ?? 0) + 1);
+    assert.deepEqual([...fetches].sort((a, b) => a[0] - b[0]), [[1, 1], [2, 2], [3, 1], [4, 2], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1], [10, 1]]);
+    assert.deepEqual(api.log.slice(0, 2).map((e) => e.page), [1, 2], 'the first page goes alone (it tells the total)');
   });
 
   it('the same run started twice is one run; a rerun of a finished run replaces its rows', async () => {
