@@ -3,7 +3,9 @@
  * Temporal worker and client SDKs, BigQuery, Cloud Storage, Box, OpenPGP, pg, SQLite, ssh2,
  * Parquet are loaded inside the commands that use them (issue 18: the CLI's start time). Each
  * case runs the CLI in a child process with a preloaded hook that lists every module it loaded.
- * Behaviour, not timing; no stack needed.
+ * Likewise a worker's start (its module and every family's activities) loads no family-specific
+ * library: OpenPGP, SQLite, pg load with their first use. Behaviour, not timing; no
+ * stack needed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -117,6 +119,40 @@ test("every command's --help loads no SDK", () => {
   assert.ok(count >= 40, `every command was asked for its help (${count})`);
   assert.match(r.stdout, /Usage: bq-sftp backup restore/);
   assert.deepEqual(r.heavy, [], `a command's --help loaded ${r.heavy.join(', ')}`);
+});
+
+// what `bq-sftp worker` loads before it connects: the worker module, the activity deps, every family's activities
+const workerStart = path.join(dir, 'worker-start.cjs');
+fs.writeFileSync(
+  workerStart,
+  `const src = ${JSON.stringify(path.join(repoRoot, 'src'))};
+const { loadConfig } = require(src + '/config/index.ts');
+require(src + '/worker.ts');
+const { createActivities } = require(src + '/activities/index.ts');
+const { buildActivityDeps } = require(src + '/activities/deps.ts');
+const activities = createActivities(buildActivityDeps(loadConfig({ path: process.argv[2] })));
+process.stdout.write(Object.keys(activities).length + ' activities\\n');
+`,
+);
+
+test("a worker's start loads no family-specific library (OpenPGP, SQLite, pg): they load on first use", () => {
+  const config = path.join(dir, 'worker.json');
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      temporal: { address: '127.0.0.1:7233' },
+      gcs: { bucket: 'my-exports', project_id: 'my-project' },
+      bigquery: { project_id: 'my-project' },
+      sftp: { host: 'sftp.example.com', username: 'u', password: 'x', directory: '/upload' },
+      exports: { daily: { query: 'SELECT 1' } },
+    }),
+  );
+  const r = loaded(['--require', 'tsx/cjs', workerStart, config]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\d+ activities/);
+  assert.ok(r.has('@temporalio/worker') && r.has('ssh2'), 'the worker and the export family loaded');
+  const family = ['openpgp', 'better-sqlite3', 'pg'].filter(r.has);
+  assert.deepEqual(family, [], `the worker's start loaded ${family.join(', ')}`);
 });
 
 test('the check sees a heavy module when one is loaded (the same --help with pg preloaded)', () => {
