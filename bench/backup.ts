@@ -26,15 +26,26 @@ export interface P7Result {
   reference_s: Stat;
   ratio: Stat;
   peak_rss_mb: Stat;
+  /** the measured worker's RSS once started, before the backup */
+  idle_rss_mb: Stat;
+  /** CPU seconds (user + system) of the measured worker during the backup */
+  worker_cpu_s: Stat;
   steps_s: { extract_and_parquet: Stat; transfer: Stat; extract_job: Stat; parquet_writer: Stat };
   parquet_bytes: number;
   extract_bytes: number;
   parquet_writer: string;
 }
 
-function vmHwmMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+const vmHwmMb = (pid: number) => statusMb(pid, 'VmHWM');
+
+/** user + system CPU seconds of a process so far */
+function cpuSeconds(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 export async function p7(opts: { info: StackInfo; benchDir: string; rounds: number; log: (s: string) => void; workerEnv?: Record<string, string>; split?: boolean }): Promise<P7Result> {
@@ -60,6 +71,8 @@ export async function p7(opts: { info: StackInfo; benchDir: string; rounds: numb
   const extract: number[] = [];
   const put: number[] = [];
   const rss: number[] = [];
+  const idle: number[] = [];
+  const cpu: number[] = [];
   const steps = { extract_and_parquet: [] as number[], transfer: [] as number[], extract_job: [] as number[], parquet_writer: [] as number[] };
   let parquetBytes = 0;
   let extractBytes = 0;
@@ -101,6 +114,8 @@ export async function p7(opts: { info: StackInfo; benchDir: string; rounds: numb
       const env = { BQSFTP_LOG_LEVEL: 'WARN', ...opts.workerEnv };
       const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker.log'), env, args: opts.split ? ['--only', 'activities'] : [] });
       const workflowHalf = opts.split ? await WorkerProcess.start({ configPath, logPath: path.join(dir, 'workflows.log'), env, args: ['--only', 'workflows'] }) : undefined;
+      idle.push(statusMb(worker.pid, 'VmRSS'));
+      const cpu0 = cpuSeconds(worker.pid);
       try {
         const handle = await startBackup(client, config, { backup: 'bench_p7', date: `2030-01-${String(i + 1).padStart(2, '0')}` });
         const r = await handle.result();
@@ -129,13 +144,14 @@ export async function p7(opts: { info: StackInfo; benchDir: string; rounds: numb
           if (start?.type === 'backupTransferTable') steps.transfer.push(ts(e) - start.at);
         }
         rss.push(vmHwmMb(worker.pid));
+        cpu.push(cpuSeconds(worker.pid) - cpu0);
       } finally {
         await worker.stop();
         await workflowHalf?.stop();
       }
       log(
         `  round ${i + 1}: ours ${ours.at(-1)!.toFixed(2)} s (extract + Parquet ${steps.extract_and_parquet.at(-1)?.toFixed(2)} s = extract job ${steps.extract_job.at(-1)?.toFixed(2)} + Parquet writer ${steps.parquet_writer.at(-1)?.toFixed(2)} + the rest, transfer ${steps.transfer.at(-1)?.toFixed(2)} s), ` +
-          `extract alone ${extract.at(-1)!.toFixed(2)} s + sftp put ${put.at(-1)!.toFixed(2)} s, worker peak RSS ${rss.at(-1)} MB`,
+          `extract alone ${extract.at(-1)!.toFixed(2)} s + sftp put ${put.at(-1)!.toFixed(2)} s, ${opts.split ? 'activities-only ' : ''}worker peak RSS ${rss.at(-1)} MB (${idle.at(-1)} MB idle before), its CPU ${cpu.at(-1)!.toFixed(2)} s`,
       );
     }
   } finally {
@@ -150,6 +166,8 @@ export async function p7(opts: { info: StackInfo; benchDir: string; rounds: numb
     reference_s: stat(reference),
     ratio: stat(ours.map((o, i) => o / reference[i])),
     peak_rss_mb: stat(rss),
+    idle_rss_mb: stat(idle),
+    worker_cpu_s: stat(cpu),
     steps_s: { extract_and_parquet: stat(steps.extract_and_parquet), transfer: stat(steps.transfer), extract_job: stat(steps.extract_job), parquet_writer: stat(steps.parquet_writer) },
     parquet_bytes: parquetBytes,
     extract_bytes: extractBytes,

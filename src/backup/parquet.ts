@@ -3,7 +3,6 @@
  * Parquet with Snappy (hyparquet-writer, pure JS), streamed to any Writable. Used whenever the
  * BigQuery service cannot write Parquet itself (the emulator's extract writes only CSV and JSON).
  */
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
@@ -78,15 +77,61 @@ function schemaElement(f: BqField, kind: Kind): SchemaElement {
 
 const TS = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+const isDigit = (s: string, i: number) => {
+  const c = s.charCodeAt(i);
+  return c >= 48 && c <= 57;
+};
+const num = (s: string, from: number, to: number) => {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + s.charCodeAt(i) - 48;
+  return n;
+};
+/** Date.UTC, also for years 0–99 (which Date.UTC maps to 1900–1999; BigQuery's dates start at 0001-01-01). */
+function utcMs(y: number, mo: number, d: number, h = 0, mi = 0, sec = 0): number {
+  if (y >= 100) return Date.UTC(y, mo, d, h, mi, sec);
+  const t = new Date(Date.UTC(2000, mo, d, h, mi, sec));
+  t.setUTCFullYear(y);
+  return t.getTime();
+}
+const UTC_SUFFIXES = new Set(['', 'Z', 'z', ' UTC', 'UTC', '+00:00', '+00', '+0000']);
+
+/**
+ * The shape extracts write, `YYYY-MM-DD[T ]HH:MM:SS[.f…][Z| UTC|+00:00]`, without a regular
+ * expression (one per row and column is most of the conversion's time); undefined for anything else.
+ */
+function utcTimestampMicros(s: string): bigint | undefined {
+  const n = s.length;
+  if (n < 19 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined;
+  const sep = s.charCodeAt(10);
+  if (sep !== 84 && sep !== 32) return undefined;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(s, i)) return undefined;
+  let i = 19;
+  let micros = 0;
+  if (i < n && s.charCodeAt(i) === 46) {
+    const start = ++i;
+    while (i < n && isDigit(s, i)) i++;
+    const digits = i - start;
+    if (digits === 0 || digits > 9) return undefined;
+    micros = num(s, start, start + Math.min(digits, 6)) * 10 ** Math.max(0, 6 - digits);
+  }
+  if (!UTC_SUFFIXES.has(i === n ? '' : s.slice(i))) return undefined;
+  const ms = utcMs(num(s, 0, 4), num(s, 5, 7) - 1, num(s, 8, 10), num(s, 11, 13), num(s, 14, 16), num(s, 17, 19));
+  return Number.isSafeInteger(ms * 1000 + micros) ? BigInt(ms * 1000 + micros) : BigInt(ms) * 1000n + BigInt(micros);
+}
+
 /** A BigQuery timestamp as microseconds since the epoch: text ('2025-01-08 06:15:00.123456 UTC') or seconds (tabledata's '1.7E9'). */
 export function timestampMicros(v: unknown, column: string): bigint {
+  if (typeof v === 'string') {
+    const fast = utcTimestampMicros(v);
+    if (fast !== undefined) return fast;
+  }
   if (typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v))) {
     return BigInt(Math.round(Number(v) * 1e6));
   }
   const m = typeof v === 'string' ? TS.exec(v.trim()) : null;
   if (!m) throw new Error(`column ${column}: ${JSON.stringify(v)} is not a timestamp`);
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', tz] = m;
-  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  let ms = utcMs(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   if (tz && /^[+-]/.test(tz)) {
     const sign = tz.startsWith('-') ? -1 : 1;
     const digits = tz.slice(1).replace(':', '');
@@ -96,16 +141,22 @@ export function timestampMicros(v: unknown, column: string): bigint {
 }
 
 function dateDays(v: unknown, column: string): number {
+  // 'YYYY-MM-DD' without a regular expression
+  if (typeof v === 'string' && v.length === 10 && v.charCodeAt(4) === 45 && v.charCodeAt(7) === 45) {
+    let ok = true;
+    for (const i of [0, 1, 2, 3, 5, 6, 8, 9]) ok &&= isDigit(v, i);
+    if (ok) return utcMs(num(v, 0, 4), num(v, 5, 7) - 1, num(v, 8, 10)) / 86_400_000;
+  }
   const m = typeof v === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(v.trim()) : null;
   if (!m) throw new Error(`column ${column}: ${JSON.stringify(v)} is not a date (YYYY-MM-DD)`);
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000;
+  return utcMs(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000;
 }
 
 function convert(kind: Kind, v: unknown, column: string): unknown {
   if (v === null || v === undefined) return null;
   switch (kind) {
     case 'int64':
-      return BigInt(typeof v === 'number' ? Math.trunc(v) : String(v));
+      return BigInt(typeof v === 'number' ? Math.trunc(v) : typeof v === 'string' ? v : String(v));
     case 'double':
       return Number(v);
     case 'bool':
@@ -172,10 +223,15 @@ export class StreamingParquetFile {
   }
 
   async add(row: Record<string, unknown>): Promise<void> {
+    if (this.push(row)) await this.flushGroup();
+  }
+
+  /** Buffers one row without waiting; true when a row group is full and `flushGroup()` is due. */
+  push(row: Record<string, unknown>): boolean {
     for (const c of this.columns) c.values.push(convert(c.kind, row[c.name], c.name));
     this.buffered++;
     this.rows++;
-    if (this.buffered >= (this.opts.rowGroupRows ?? 50_000)) await this.flushGroup();
+    return this.buffered >= (this.opts.rowGroupRows ?? 50_000);
   }
 
   private async drainBytes(): Promise<void> {
@@ -187,7 +243,8 @@ export class StreamingParquetFile {
     await this.write(chunk);
   }
 
-  private async flushGroup(): Promise<void> {
+  /** Encodes the buffered rows as one row group and hands its bytes to `write`. */
+  async flushGroup(): Promise<void> {
     if (this.buffered === 0) return;
     // No min/max statistics for text and bytes: the writer truncates long ones and flags them
     // (is_max_value_exact), which the Go parquet reader of the BigQuery emulator cannot decode.
@@ -206,13 +263,55 @@ export class StreamingParquetFile {
   }
 }
 
+/**
+ * Newline-delimited JSON as batches of objects, one batch per chunk read (no readline, no promise
+ * per row: the rows of a chunk are parsed in one go).
+ */
+export async function* ndjsonBatches(source: Readable): AsyncGenerator<Record<string, unknown>[]> {
+  let pending: Buffer[] = [];
+  const parse = (buf: Buffer, from: number, to: number, out: Record<string, unknown>[]) => {
+    let end = to;
+    if (end > from && buf[end - 1] === 13) end--; // CRLF
+    if (end <= from) return;
+    const line = buf.toString('utf8', from, end);
+    if (line.trim() !== '') out.push(JSON.parse(line) as Record<string, unknown>);
+  };
+  for await (const chunk of source) {
+    const buf = chunk as Buffer;
+    let start = 0;
+    let nl = buf.indexOf(10);
+    if (nl === -1) {
+      pending.push(buf);
+      continue;
+    }
+    const rows: Record<string, unknown>[] = [];
+    if (pending.length) {
+      // the line that began in earlier chunks
+      pending.push(buf.subarray(0, nl));
+      const line = Buffer.concat(pending);
+      pending = [];
+      parse(line, 0, line.length, rows);
+      start = nl + 1;
+      nl = buf.indexOf(10, start);
+    }
+    for (; nl !== -1; nl = buf.indexOf(10, start)) {
+      parse(buf, start, nl, rows);
+      start = nl + 1;
+    }
+    if (start < buf.length) pending.push(buf.subarray(start));
+    if (rows.length) yield rows;
+  }
+  if (pending.length) {
+    const rows: Record<string, unknown>[] = [];
+    const line = Buffer.concat(pending);
+    parse(line, 0, line.length, rows);
+    if (rows.length) yield rows;
+  }
+}
+
 /** Lines of newline-delimited JSON as objects. */
 export async function* ndjsonRows(source: Readable): AsyncGenerator<Record<string, unknown>> {
-  const lines = createInterface({ input: source, crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    yield JSON.parse(line) as Record<string, unknown>;
-  }
+  for await (const rows of ndjsonBatches(source)) yield* rows;
 }
 
 /** Writes to a Writable, waiting for 'drain' when its buffer is full. */
