@@ -122,6 +122,8 @@ interface RunFigures {
   cpu_worker: number;
   cpu_api: number;
   steps: Partial<Record<'extract' | 'transform' | 'save', number>>;
+  /** the highest RSS sampled (every 100 ms) while each step ran */
+  rss_steps: Partial<Record<'extract' | 'transform' | 'save', number>>;
 }
 
 export interface P8SplitResult {
@@ -159,24 +161,37 @@ export async function p8(opts: {
   fs.writeFileSync(configPath, JSON.stringify(input), { mode: 0o600 });
   const client = await clientFor(config);
   const per100k = (sec: number) => (sec * 100_000) / total;
-  // BQSFTP_P8_CPU_PROF=<dir>: the measured worker writes a V8 CPU profile there (node --cpu-prof)
-  const prof = process.env.BQSFTP_P8_CPU_PROF ? ` --cpu-prof --cpu-prof-dir=${path.resolve(process.env.BQSFTP_P8_CPU_PROF)}` : '';
+  // BQSFTP_P8_CPU_PROF=<dir>: the measured worker writes a V8 CPU profile there (<pid>.cpuprofile;
+  // NODE_OPTIONS cannot carry --cpu-prof, so a preload starts the profiler)
+  const profDir = process.env.BQSFTP_P8_CPU_PROF ? path.resolve(process.env.BQSFTP_P8_CPU_PROF) : undefined;
+  const prof = profDir ? ` --require ${path.join(repoRoot, 'bench/cpu-profile-preload.cjs')}` : '';
   const lean = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=1' };
   let runNo = 0;
 
   const runOnce = async (variant: Variant): Promise<RunFigures> => {
     const base = variant === 'split' ? { ...opts.workerEnv, ...lean } : { ...opts.workerEnv };
-    const env = { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...base, ...(prof ? { NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''}${prof}`.trim() } : {}) };
+    const env = { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...base, ...(profDir ? { NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''}${prof}`.trim(), BQSFTP_CPU_PROF_DIR: profDir } : {}) };
     const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, `worker-${variant}.log`), env, args: variant === 'split' ? ['--only', 'activities'] : [] });
     const workflows = variant === 'split' ? await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker-workflows.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...lean }, args: ['--only', 'workflows'] }) : undefined;
     try {
-      const wpid = workerProcessPid(worker.pid);
+      // BQSFTP_WORKER_LEAN=0: no launcher, the spawned process is the worker (a child it has at
+      // this moment, e.g. the workflow bundler, must not be taken for it)
+      const wpid = env.BQSFTP_WORKER_LEAN === '0' ? worker.pid : workerProcessPid(worker.pid);
       const idle = rssMb(wpid);
       const workerCpu0 = cpuSeconds(wpid);
       const apiCpu0 = cpuSeconds(api.proc.pid!);
       const stamp = runStamp(new Date(Date.now() + runNo++ * 1000));
+      // RSS every 100 ms, to say which step the peak is in
+      const samples: [number, number][] = [];
+      const sampler = setInterval(() => {
+        try {
+          samples.push([Date.now() / 1000, rssMb(wpid)]);
+        } catch {
+          /* gone */
+        }
+      }, 100);
       const handle = await startEtlRun(client, config, { pipeline: 'demo_users', stamp });
-      const r = await handle.result();
+      const r = await handle.result().finally(() => clearInterval(sampler));
       const cpuWorker = per100k(cpuSeconds(wpid) - workerCpu0);
       const cpuApi = per100k(cpuSeconds(api.proc.pid!) - apiCpu0);
       if (r.counts.raw !== total) throw new Error(`the run read ${r.counts.raw} records, expected ${total}`);
@@ -185,6 +200,7 @@ export async function p8(opts: {
       const seconds = t(events.at(-1)!) - t(events[0]);
       // each activity: scheduled → completed (the one-pass extract+transform counts as extract)
       const steps: RunFigures['steps'] = {};
+      const windows: Partial<Record<'extract' | 'transform' | 'save', [number, number]>> = {};
       const scheduled = new Map<string, number>();
       for (const e of events) {
         const sch = e.activityTaskScheduledEventAttributes;
@@ -194,10 +210,15 @@ export async function p8(opts: {
           const start = scheduled.get(String(c.scheduledEventId));
           const type = events.find((x) => String(x.eventId) === String(c.scheduledEventId))?.activityTaskScheduledEventAttributes?.activityType?.name;
           const key = type === 'etlExtract' || type === 'etlExtractTransform' ? 'extract' : type === 'etlTransform' ? 'transform' : type === 'etlSave' ? 'save' : undefined;
-          if (key && start !== undefined) steps[key] = t(e) - start;
+          if (key && start !== undefined) {
+            steps[key] = t(e) - start;
+            windows[key] = [start, t(e)];
+          }
         }
       }
-      return { records_per_s: total / seconds, seconds, rss_mb: vmHwmMb(wpid), idle_rss_mb: idle, cpu_worker: cpuWorker, cpu_api: cpuApi, steps };
+      const peakIn = (w?: [number, number]) => (w ? Math.max(0, ...samples.filter(([at]) => at >= w[0] && at <= w[1]).map(([, mb]) => mb)) : undefined);
+      const rssSteps = Object.fromEntries(Object.entries(windows).map(([k, w]) => [k, peakIn(w)]));
+      return { records_per_s: total / seconds, seconds, rss_mb: vmHwmMb(wpid), idle_rss_mb: idle, cpu_worker: cpuWorker, cpu_api: cpuApi, steps, rss_steps: rssSteps };
     } finally {
       await worker.stop();
       await workflows?.stop();
@@ -220,7 +241,7 @@ export async function p8(opts: {
         const st = f.steps;
         log(`  round ${i + 1}, ${variant === 'whole' ? 'whole worker' : 'lean split (activities-only worker)'}: ours ${Math.round(f.records_per_s)} records/s (${f.seconds.toFixed(2)} s: ` +
           `${st.transform === undefined ? `extract+transform ${st.extract?.toFixed(2)}` : `extract ${st.extract?.toFixed(2)}, transform ${st.transform.toFixed(2)}`}, save ${st.save?.toFixed(2)}), ` +
-          `floor ${Math.round(total / floorS)} records/s (${floorS.toFixed(2)} s) → ${(f.records_per_s / (total / floorS)).toFixed(2)}×, peak RSS ${f.rss_mb} MB (${f.idle_rss_mb} MB idle); ` +
+          `floor ${Math.round(total / floorS)} records/s (${floorS.toFixed(2)} s) → ${(f.records_per_s / (total / floorS)).toFixed(2)}×, peak RSS ${f.rss_mb} MB (${f.idle_rss_mb} MB idle; sampled in ${Object.entries(f.rss_steps).map(([k, v]) => `${k} ${v}`).join(', ')}); ` +
           `CPU per 100k: worker ${f.cpu_worker.toFixed(1)} s, users API ${f.cpu_api.toFixed(1)} s (reader alone: ${apiFloor.at(-1)!.toFixed(1)} s)`);
       }
     }
