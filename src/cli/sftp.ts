@@ -1,7 +1,7 @@
-import crypto from 'node:crypto';
+import type * as NodeCrypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
+import type * as NodeReadline from 'node:readline';
 import { Readable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { ConnectConfig } from 'ssh2';
@@ -11,8 +11,10 @@ import type { RemoteEntry, SftpSession } from '../sftp';
 import type * as SftpConnectModule from '../sftp/connect';
 import type { SftpFlags, SftpSettings } from '../sftp/settings';
 import type * as SftpSettingsModule from '../sftp/settings';
-import { describeHostKey, type HostKeyInfo } from '../sftp/host-key';
-import { authKind, serverLabel, type SftpEndpoint } from '../sftp/endpoint';
+import type { HostKeyInfo } from '../sftp/host-key';
+import type * as HostKeyModule from '../sftp/host-key';
+import type { SftpEndpoint } from '../sftp/endpoint';
+import type * as EndpointModule from '../sftp/endpoint';
 import { SftpError, isSftpError, toSftpError } from '../sftp/errors';
 import { assertSafeName, resolveInside } from '../sftp/paths';
 import { createProgressBar } from './progress';
@@ -29,8 +31,13 @@ import {
   type CliIo,
 } from './output';
 
-// ssh2, Cloud Storage and the settings loader (zod) when a command runs, not to print the help.
+// ssh2, Cloud Storage and the settings loader (zod) when a command runs, not to print the help
+// (nor node:crypto, node:readline: ~20 ms of a start).
 /* eslint-disable @typescript-eslint/no-require-imports */
+const nodeCrypto = () => require('node:crypto') as typeof NodeCrypto;
+const nodeReadline = () => require('node:readline') as typeof NodeReadline;
+const hostKeys = () => require('../sftp/host-key') as typeof HostKeyModule;
+const endpoints = () => require('../sftp/endpoint') as typeof EndpointModule;
 const ssh2 = () => require('ssh2') as typeof Ssh2Module;
 const gcs = () => require('../gcs/client') as typeof GcsModule;
 const sftpConnect = () => require('../sftp/connect') as typeof SftpConnectModule;
@@ -95,7 +102,7 @@ function shortTime(d: Date): string {
 /** Asks on the terminal; anything but y/yes is a no. */
 async function confirm(io: CliIo, question: string): Promise<boolean> {
   io.stderr.write(`${question} [y/N] `);
-  const rl = readline.createInterface({ input: io.stdin ?? process.stdin, terminal: false });
+  const rl = nodeReadline().createInterface({ input: io.stdin ?? process.stdin, terminal: false });
   try {
     const answer = await new Promise<string>((resolve) => {
       rl.once('line', resolve);
@@ -142,7 +149,7 @@ async function checkOrDiscover(settings: SftpSettings): Promise<CheckReport> {
   return {
     ok: false,
     logged_in: false,
-    server: serverLabel(settings.endpoint),
+    server: endpoints().serverLabel(settings.endpoint),
     username: settings.endpoint.username,
     auth: 'none',
     server_software: key.banner ?? null,
@@ -178,13 +185,13 @@ export async function fetchHostKey(ep: SftpEndpoint): Promise<{ hostKey: HostKey
       client.connect(config);
     });
   } catch (err) {
-    throw toSftpError(err, { server: serverLabel(ep), username: ep.username, op: 'connect', secrets: [] });
+    throw toSftpError(err, { server: endpoints().serverLabel(ep), username: ep.username, op: 'connect', secrets: [] });
   } finally {
     client.removeAllListeners('error');
     client.on('error', () => undefined);
     client.destroy();
   }
-  return { hostKey: describeHostKey(seen!, ep.host, ep.port), banner };
+  return { hostKey: hostKeys().describeHostKey(seen!, ep.host, ep.port), banner };
 }
 
 /** `check --all`: every connection of --config, each host key printed; exit 1 if any fails. */
@@ -247,7 +254,7 @@ async function checkReport(settings: SftpSettings) {
         problem = `the folder ${dir} does not exist`;
       }
       if (exists) {
-        const probe = `.bq-sftp-check-${crypto.randomBytes(4).toString('hex')}`;
+        const probe = `.bq-sftp-check-${nodeCrypto().randomBytes(4).toString('hex')}`;
         try {
           await s.publishStream(Readable.from([Buffer.from('bq-sftp check\n')]), dir, probe, { mode: 'in_place' });
           await s.remove(`${dir}/${probe}`);
@@ -261,7 +268,7 @@ async function checkReport(settings: SftpSettings) {
         logged_in: true,
         server: s.server,
         username: s.username,
-        auth: authKind(settings.endpoint),
+        auth: endpoints().authKind(settings.endpoint),
         server_software: s.serverBanner ?? null,
         host_key: { type: s.hostKey.type, fingerprint: s.hostKey.fingerprint, known_hosts_line: s.hostKey.knownHostsLine },
         host_key_pinned: pinned,
