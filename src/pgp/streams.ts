@@ -117,12 +117,14 @@ export function encryptingStream(source: Readable, opts: EncryptOptions): Encryp
 }
 
 /** Plaintext chunks in flight to an encryption thread (each up to ENCRYPT_CHUNK bytes). */
-const THREAD_INPUT_CHUNKS = 8;
+const THREAD_INPUT_CHUNKS = 16;
+/** Encrypted bytes buffered on this side before the thread is asked to pause. */
+const THREAD_OUTPUT_BUFFER = 2 * 1024 * 1024;
 
 /**
  * `encryptingStream` with OpenPGP.js and the plaintext hashes in a worker thread: this thread
  * keeps only the I/O (Cloud Storage in, SFTP out), so a large file is encrypted on another core
- * while it streams. Bounded both ways (8 × 256 KiB of plaintext in flight; the worker pauses when
+ * while it streams. Bounded both ways (16 × 256 KiB of plaintext in flight, 2 MiB of output buffered; the worker pauses when
  * `stream` is not being read), so memory stays flat. Worth it for large files (a thread costs
  * ~100 ms to start).
  */
@@ -144,7 +146,10 @@ export function threadedEncryptingStream(source: Readable, opts: EncryptOptions)
   const send = (m: ToThread, transfer: ArrayBuffer[] = []) => {
     if (!finished) worker.postMessage(m, transfer);
   };
+  // room for several of the thread's ~256 KiB chunks: with the default 16 KiB every chunk paused
+  // the thread and a 'resume' round trip followed (latency-bound on a busy machine)
   const out = new Readable({
+    highWaterMark: THREAD_OUTPUT_BUFFER,
     read() {
       if (workerPaused) {
         workerPaused = false;
