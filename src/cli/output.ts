@@ -17,11 +17,21 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
+  // getters: Node makes process.stdin/stdout/stderr on first access (a TTY, pipe or socket, with
+  // their modules: milliseconds), and the commands are registered at every start, --help included
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    isTTY: Boolean(process.stdout.isTTY && process.stdin.isTTY),
-    stdin: process.stdin,
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
+    get isTTY() {
+      return Boolean(process.stdout.isTTY && process.stdin.isTTY);
+    },
+    get stdin() {
+      return process.stdin;
+    },
   };
 }
 
