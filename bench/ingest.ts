@@ -8,10 +8,15 @@
  * - End to end: rows/s of a whole IngestWorkflow job (page_view, the demo month, in a real
  *   `bq-sftp worker` process) against the rate the BigQuery emulator returns the same rows to a
  *   client that only reads them (same query, same page size). Target ≥ 0.8×. Peak worker RSS
- *   (VmHWM) < 200 MB.
+ *   (VmHWM) < 200 MB. Measured twice in the same run: the whole worker as `bq-sftp worker` starts
+ *   by default (workflows + activities in one process, default V8 and malloc settings), and the
+ *   lean split set-up the README recommends for production (the job's activities in a
+ *   `worker --only activities` process with MALLOC_ARENA_MAX=1 and --max-semi-space-size=1,
+ *   measured; the workflows in a `worker --only workflows` process).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
 import { configSchema } from '../src/config';
@@ -20,6 +25,7 @@ import { closePostgresPools, postgresPool } from '../src/postgres/client';
 import { migrate } from '../src/postgres/migrate';
 import { INGEST_MIGRATIONS, INGEST_MIGRATIONS_TABLE } from '../src/ingest/migrations';
 import { EventDayWriter, type RawRow } from '../src/ingest/load-events';
+import { ingestSchema } from '../src/ingest/config';
 import { eventColumns, eventTable } from '../src/ingest/event-types';
 import { buildIngestInput, startIngestJob } from '../src/ingest/start';
 import { findPostgresBin } from '../src/stack/postgres';
@@ -38,9 +44,41 @@ export interface P5Result {
   emulator_read_rows_per_s: Stat;
   e2e_ratio: Stat;
   peak_rss_mb: Stat;
+  idle_rss_mb: Stat;
+  page_rows: number;
+  /** the same, the job's activities in a lean `worker --only activities` process (measured) */
+  split: { ours_e2e_rows_per_s: Stat; emulator_read_rows_per_s: Stat; e2e_ratio: Stat; peak_rss_mb: Stat; idle_rss_mb: Stat };
 }
 
-const PAGE = 20_000;
+/** Current RSS (VmRSS) of the process or of its largest descendant. */
+function vmRssMb(pid: number): number {
+  return procStatusMb(pid, 'VmRSS');
+}
+
+function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const own = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  let best = own ? Number(own[1]) / 1024 : NaN;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    for (const child of children) best = Math.max(best, procStatusMb(Number(child), field));
+  }
+  return best;
+}
+
+/** What `bin/bq-sftp.js` runs: dist/ when it is built and newer than src/, else the TypeScript through tsx (more memory). */
+function workerCode(): string {
+  const root = path.resolve(__dirname, '..');
+  const newest = (dir: string): number => Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
+  const stamp = path.join(root, 'dist', '.build-stamp');
+  if (process.env.BQSFTP_RUN === 'dist' || (fs.existsSync(stamp) && newest(path.join(root, 'src')) <= fs.statSync(stamp).mtimeMs)) return 'compiled dist/';
+  return 'TypeScript through tsx (dist/ missing or older than src/)';
+}
+
+/** The lean settings of the split set-up (the Dockerfile's) */
+const LEAN_ENV = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=1' };
+
+/** the ingest's default page size (ingest.page_rows) */
+const PAGE = ingestSchema.parse({}).page_rows;
 
 /** Deterministic page_view rows in BigQuery's raw form over one month (a big tenant's month), page by page. */
 function* rawPages(total: number, perPage = PAGE): Generator<RawRow[]> {
@@ -67,13 +105,7 @@ function copyText(total: number, tenant: string): string {
 
 /** Peak RSS (VmHWM) of the process or of its largest descendant (`bq-sftp worker` may re-exec itself with lean V8 flags). */
 function vmHwmMb(pid: number): number {
-  const own = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  let best = own ? Number(own[1]) / 1024 : NaN;
-  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-    const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    for (const child of children) best = Math.max(best, vmHwmMb(Number(child)));
-  }
-  return best;
+  return procStatusMb(pid, 'VmHWM');
 }
 
 export async function p5(opts: { info: StackInfo; benchDir: string; rounds: number; log: (s: string) => void; writeRows?: number; workerEnv?: Record<string, string> }): Promise<P5Result> {
@@ -127,41 +159,62 @@ export async function p5(opts: { info: StackInfo; benchDir: string; rounds: numb
   });
   const configPath = path.join(benchDir, 'p5-config.json');
   fs.writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
-  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p5-worker.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', ...(opts.workerEnv ?? {}) } });
   const client = await clientFor(config);
   const bq = new BigQuery({ projectId: info.bigquery.projectId, apiEndpoint: info.bigquery.endpoint });
   const sql = `SELECT ${cols.map((c) => `\`${c}\``).join(', ')} FROM \`${info.bigquery.projectId}.${INGEST_DEMO_DATASET}.page_view\` WHERE event_date BETWEEN DATE(@start_date) AND DATE(@end_date) ORDER BY event_date`;
-  const e2eOurs: number[] = [];
-  const e2eRead: number[] = [];
-  const rss: number[] = [];
   let e2eRows = 0;
-  log(`P5: ingest end to end, page_view of the demo month from the BigQuery emulator, a whole job in a real worker vs a client that only reads the same rows (page ${PAGE.toLocaleString('en-US')}); ${rounds} rounds`);
-  try {
-    for (let r = 0; r < rounds; r++) {
-      let t = process.hrtime.bigint();
-      const [job] = await bq.createQueryJob({ query: sql, params: { start_date: INGEST_DEMO_START, end_date: INGEST_DEMO_END } });
-      let token: string | undefined;
-      let read = 0;
-      for (;;) {
-        const [page, next] = (await job.getQueryResults({ maxResults: PAGE, pageToken: token, skipParsing: true, autoPaginate: false } as never)) as unknown as [RawRow[], { pageToken?: string } | null];
-        read += page?.length ?? 0;
-        token = next?.pageToken;
-        if (!token) break;
+
+  /** Rounds of (emulator-only reader, whole job) against workers started the given way. */
+  const endToEnd = async (setup: { label: string; split: boolean; env: Record<string, string> }) => {
+    const ours: number[] = [];
+    const read: number[] = [];
+    const rss: number[] = [];
+    const idle: number[] = [];
+    log(`P5: ingest end to end [${setup.label}], page_view of the demo month from the BigQuery emulator, a whole job vs a client that only reads the same rows (page ${PAGE.toLocaleString('en-US')} rows); ${rounds} rounds; worker code: ${workerCode()}`);
+    const env = { BQSFTP_LOG_LEVEL: 'WARN', ...setup.env };
+    const tag = setup.split ? 'split' : 'whole';
+    const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, `p5-${tag}-worker.log`), env, args: setup.split ? ['--only', 'activities'] : [] });
+    const workflowHalf = setup.split ? await WorkerProcess.start({ configPath, logPath: path.join(benchDir, `p5-${tag}-workflows.log`), env, args: ['--only', 'workflows'] }) : undefined;
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      idle.push(vmRssMb(worker.pid));
+      for (let r = 0; r < rounds; r++) {
+        let t = process.hrtime.bigint();
+        const [job] = await bq.createQueryJob({ query: sql, params: { start_date: INGEST_DEMO_START, end_date: INGEST_DEMO_END } });
+        let token: string | undefined;
+        let n = 0;
+        for (;;) {
+          const [page, next] = (await job.getQueryResults({ maxResults: PAGE, pageToken: token, skipParsing: true, autoPaginate: false } as never)) as unknown as [RawRow[], { pageToken?: string } | null];
+          n += page?.length ?? 0;
+          token = next?.pageToken;
+          if (!token) break;
+        }
+        read.push(n / (Number(process.hrtime.bigint() - t) / 1e9));
+        e2eRows = n;
+        await job.delete(); // as the job does (delete_query_jobs): the emulator reloads every stored job on every request
+        const input = buildIngestInput(config, { tenant, start_date: INGEST_DEMO_START, end_date: INGEST_DEMO_END, data_types: ['events'] });
+        t = process.hrtime.bigint();
+        const handle = await startIngestJob(client, config, input);
+        const done = await handle.result();
+        const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+        if (done.records_processed.page_view !== n) throw new Error(`the job loaded ${done.records_processed.page_view} rows, the reader read ${n}`);
+        ours.push(n / seconds);
+        rss.push(vmHwmMb(worker.pid));
+        log(`  round ${r + 1}: job ${Math.round(ours[r]).toLocaleString('en-US')} rows/s (${seconds.toFixed(1)} s), reader ${Math.round(read[r]).toLocaleString('en-US')} rows/s → ${(ours[r] / read[r]).toFixed(2)}×; worker peak RSS ${rss[r].toFixed(0)} MB (${idle[0].toFixed(0)} MB idle before the first job); load ${os.loadavg()[0].toFixed(1)}`);
       }
-      e2eRead.push(read / (Number(process.hrtime.bigint() - t) / 1e9));
-      e2eRows = read;
-      const input = buildIngestInput(config, { tenant, start_date: INGEST_DEMO_START, end_date: INGEST_DEMO_END, data_types: ['events'] });
-      t = process.hrtime.bigint();
-      const handle = await startIngestJob(client, config, input);
-      const done = await handle.result();
-      const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-      if (done.records_processed.page_view !== read) throw new Error(`the job loaded ${done.records_processed.page_view} rows, the reader read ${read}`);
-      e2eOurs.push(read / seconds);
-      rss.push(vmHwmMb(worker.pid));
-      log(`  round ${r + 1}: job ${Math.round(e2eOurs[r]).toLocaleString('en-US')} rows/s (${seconds.toFixed(1)} s), reader ${Math.round(e2eRead[r]).toLocaleString('en-US')} rows/s → ${(e2eOurs[r] / e2eRead[r]).toFixed(2)}×; worker peak RSS ${rss[r].toFixed(0)} MB`);
+    } finally {
+      await workflowHalf?.stop();
+      await worker.stop();
     }
+    return { ours_e2e_rows_per_s: stat(ours), emulator_read_rows_per_s: stat(read), e2e_ratio: stat(ours.map((o, i) => o / read[i])), peak_rss_mb: stat(rss), idle_rss_mb: stat(idle) };
+  };
+
+  let whole: Awaited<ReturnType<typeof endToEnd>>;
+  let split: Awaited<ReturnType<typeof endToEnd>>;
+  try {
+    whole = await endToEnd({ label: `whole worker (workflows + activities), ${Object.keys(opts.workerEnv ?? {}).length ? `with ${Object.entries(opts.workerEnv!).map(([k, v]) => `${k}=${v}`).join(' ')}` : 'default settings'}`, split: false, env: opts.workerEnv ?? {} });
+    split = await endToEnd({ label: 'split lean: activities-only worker (measured) with MALLOC_ARENA_MAX=1 --max-semi-space-size=1, workflows in another', split: true, env: LEAN_ENV });
   } finally {
-    await worker.stop();
     await client.connection.close();
     await pool.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenant]).catch(() => undefined);
     await closePostgresPools();
@@ -172,9 +225,8 @@ export async function p5(opts: { info: StackInfo; benchDir: string; rounds: numb
     psql_copy_rows_per_s: stat(ref),
     write_ratio: stat(ours.map((o, i) => o / ref[i])),
     e2e_rows: e2eRows,
-    ours_e2e_rows_per_s: stat(e2eOurs),
-    emulator_read_rows_per_s: stat(e2eRead),
-    e2e_ratio: stat(e2eOurs.map((o, i) => o / e2eRead[i])),
-    peak_rss_mb: stat(rss),
+    page_rows: PAGE,
+    ...whole,
+    split,
   };
 }

@@ -22,7 +22,7 @@ import { p6 } from './inbox';
 import { p9 } from './pgp';
 import { p8 } from './etl';
 import { p7 } from './backup';
-import { p5 } from './ingest';
+import { p5, type P5Result } from './ingest';
 import { cliStart } from './cli-start';
 import { fmt, range, stat, type Stat } from './stats';
 
@@ -505,7 +505,8 @@ async function main(): Promise<void> {
   }
   if (r.P3) log(`  P3 ExportWorkflow overhead: ${range(r.P3.overhead_s)} s = ${range(r.P3.overhead_pct_of_transfer, 1)} % of a ${range(r.P3.transfer_s)} s transfer (target ≤ 15 %)`);
   if (r.P4) log(`  P4 verifySync ${VERIFY_FILES} files: ${range(r.P4.seconds)} s (target ≤ 5 s)`);
-  if (r.P5) log(`  P5 ingest write path ${r.P5.write_rows} rows: ours ${range(r.P5.ours_write_rows_per_s, 0)} rows/s vs psql \\copy ${range(r.P5.psql_copy_rows_per_s, 0)} → ${range(r.P5.write_ratio)}× (target ≥ 0.5×); end to end ${r.P5.e2e_rows} rows: job ${range(r.P5.ours_e2e_rows_per_s, 0)} rows/s vs emulator read ${range(r.P5.emulator_read_rows_per_s, 0)} → ${range(r.P5.e2e_ratio)}× (target ≥ 0.8×), worker peak RSS ${range(r.P5.peak_rss_mb, 0)} MB (target < 200 MB)`);
+  const p5s = (results.P5 as P5Result | undefined)?.split;
+  if (r.P5 && p5s) log(`  P5 ingest write path ${r.P5.write_rows} rows: ours ${range(r.P5.ours_write_rows_per_s, 0)} rows/s vs psql \\copy ${range(r.P5.psql_copy_rows_per_s, 0)} → ${range(r.P5.write_ratio)}× (target ≥ 0.5×); end to end ${r.P5.e2e_rows} rows: job ${range(r.P5.ours_e2e_rows_per_s, 0)} rows/s vs emulator read ${range(r.P5.emulator_read_rows_per_s, 0)} → ${range(r.P5.e2e_ratio)}× (target ≥ 0.8×), whole worker peak RSS ${range(r.P5.peak_rss_mb, 0)} MB (${range(r.P5.idle_rss_mb, 0)} MB idle; target < 200 MB); split lean set-up (activities-only worker, MALLOC_ARENA_MAX=1, --max-semi-space-size=1): job ${range(p5s.ours_e2e_rows_per_s, 0)} rows/s vs ${range(p5s.emulator_read_rows_per_s, 0)} → ${range(p5s.e2e_ratio)}×, peak RSS ${range(p5s.peak_rss_mb, 0)} MB (${range(p5s.idle_rss_mb, 0)} MB idle)`);
   if (r.P6) log(`  P6 inbox, 1,000 files claimed + submitted in signed batches: ours ${range(r.P6.ours_s)} s vs sftp -b renames ${range(r.P6.openssh_s)} s → ${range(r.P6.ratio)}× (target ≤ 2×)`);
   if (r.P7) log(`  P7 backup ${r.P7.rows} rows → Parquet → SFTP: ours ${range(r.P7.ours_s)} s vs extract ${range(r.P7.extract_s)} s + sftp put ${range(r.P7.sftp_put_s)} s → ${range(r.P7.ratio)}× (target ≤ 1.3×), worker peak RSS ${range(r.P7.peak_rss_mb, 0)} MB (target < 200 MB)`);
   if (r.P8) log(`  P8 ETL ${r.P8.records} users: ours ${range(r.P8.ours_records_per_s, 0)} records/s vs reading the API only ${range(r.P8.floor_records_per_s, 0)} → ${range(r.P8.ratio)}× (target ≥ 0.5×), worker peak RSS ${range(r.P8.peak_rss_mb, 0)} MB (target < 200 MB)`);

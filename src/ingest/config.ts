@@ -51,6 +51,12 @@ export const tenantBigquerySchema = z.strictObject({
   credentials_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable').optional(),
   /** the BigQuery table of an event type, when it is not named like the type */
   tables: z.partialRecord(z.enum(EVENT_TYPES), z.string().regex(IDENT, 'must be a table name')).default({}),
+  /**
+   * delete each query job (its metadata) once its rows are read. For the BigQuery emulator, which
+   * loads every stored job with its whole result on every request, so each job left behind makes
+   * every later request slower; against BigQuery itself leave it off (the job history stays).
+   */
+  delete_query_jobs: z.boolean().default(false),
 });
 
 export const tenantScheduleSchema = z.strictObject({
@@ -87,8 +93,8 @@ export const ingestSchema = z.strictObject({
   job_timeout_seconds: int(1, 7 * 86400).default(1800),
   /** event types loaded at once per job */
   max_parallel: int(1, 16).default(6),
-  /** rows per BigQuery page */
-  page_rows: int(100, 100_000).default(20_000),
+  /** rows asked for per BigQuery page (BigQuery caps a page at ~10 MB; pages are streamed, so a large one costs no memory, only fewer round trips) */
+  page_rows: int(100, 100_000).default(100_000),
   tenants: z.record(z.string().regex(TENANT_ID, "is not a valid tenant ID: use 1-64 letters, digits, '_' or '-'"), tenantSchema).default({}),
   /** bearer tokens limited to some tenants (`http.auth_token` may act for every tenant) */
   api_tokens: z.record(z.string().regex(TENANT_ID, "use 1-64 letters, digits, '_' or '-'"), apiTokenSchema).default({}),

@@ -5,6 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { finished } from 'node:stream/promises';
 import type { Config } from '../config';
 import { classifyPgError } from '../postgres/client';
+import { streamQueryPage, type RawRow } from './bq-pages';
 import { eventColumns, eventTable, type EventType } from './event-types';
 import { bigqueryForTenant, eventTableRef, getTenant, IngestError, ingestConfig } from './tenants';
 
@@ -73,6 +74,11 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+export type { RawRow };
+
+/** COPY text the page reader may hold ahead of the PostgreSQL writer (characters ≈ bytes). */
+const QUEUE_CHARS = 4 * 1024 * 1024;
+
 /** One value in PostgreSQL's COPY text format. */
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
 function copyValue(v: unknown): string {
@@ -86,7 +92,79 @@ function escapeCopy(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-export type RawRow = { f: { v: unknown }[] };
+/** One row as a line of COPY text (`prefix` is the tenant column and its tab). */
+export function copyLine(prefix: string, f: { v: unknown }[]): string {
+  let line = prefix;
+  for (let k = 0; k < f.length; k++) line += (k ? '\t' : '') + copyValue(f[k].v);
+  return line + '\n';
+}
+
+/** Rows of one day as COPY text, on their way from the BigQuery reader to the PostgreSQL writer. */
+interface DayText {
+  date: string;
+  text: string;
+  rows: number;
+}
+
+/**
+ * The bounded hand-over between the page reader and the day writer: the reader runs ahead by at
+ * most `maxChars` of COPY text (so the next page is read while this one is written, and memory
+ * stays bounded whatever the row count); either side's failure stops the other.
+ */
+class DayTextQueue {
+  private items: DayText[] = [];
+  private chars = 0;
+  private ended = false;
+  failure: unknown;
+  failed = false;
+  private wakeReader: (() => void) | undefined;
+  private wakeWriter: (() => void) | undefined;
+
+  constructor(private readonly maxChars: number) {}
+
+  async push(item: DayText): Promise<void> {
+    while (!this.failed && this.chars >= this.maxChars) await new Promise<void>((r) => (this.wakeReader = r));
+    if (this.failed) throw this.failure;
+    this.items.push(item);
+    this.chars += item.text.length;
+    this.wake();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  fail(err: unknown): void {
+    if (!this.failed) {
+      this.failed = true;
+      this.failure = err;
+    }
+    this.wake();
+  }
+
+  async shift(): Promise<DayText | undefined> {
+    for (;;) {
+      if (this.failed) throw this.failure;
+      const item = this.items.shift();
+      if (item) {
+        this.chars -= item.text.length;
+        this.wake();
+        return item;
+      }
+      if (this.ended) return undefined;
+      await new Promise<void>((r) => (this.wakeWriter = r));
+    }
+  }
+
+  private wake(): void {
+    const r = this.wakeReader;
+    const w = this.wakeWriter;
+    this.wakeReader = this.wakeWriter = undefined;
+    r?.();
+    w?.();
+  }
+}
 
 /** A day being loaded: its own transaction, rows streamed in with COPY. */
 interface OpenDay {
@@ -104,7 +182,7 @@ interface OpenDay {
  */
 export class EventDayWriter {
   private open: OpenDay | undefined;
-  private readonly prefix: string;
+  readonly prefix: string;
   private readonly copySql: string;
   private readonly table: string;
 
@@ -136,13 +214,26 @@ export class EventDayWriter {
         this.open = await this.begin(date);
       }
       const day = this.open;
-      let line = this.prefix;
-      for (let k = 0; k < f.length; k++) line += (k ? '\t' : '') + copyValue(f[k].v);
-      day.buffer += line + '\n';
+      day.buffer += copyLine(this.prefix, f);
       day.rows++;
       if (day.buffer.length >= 256 * 1024) await this.flush(day);
     }
     if (this.open) await this.flush(this.open);
+  }
+
+  /** Adds rows of one day already in COPY text (`copyLine` with this writer's `prefix`). */
+  async addDayText(date: string, text: string, rows: number, stop: () => boolean = () => false): Promise<void> {
+    if (!this.open || this.open.date !== date) {
+      if (this.open) {
+        await this.commit();
+        if (stop()) return;
+      }
+      this.open = await this.begin(date);
+    }
+    const day = this.open;
+    day.buffer += text;
+    day.rows += rows;
+    if (day.buffer.length >= 256 * 1024) await this.flush(day);
   }
 
   /** Commits the day in flight. */
@@ -238,6 +329,7 @@ export async function loadEvents(
   });
 
   let bqJobId: string | undefined;
+  let deleted = false;
   try {
     if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
     const bq = bigqueryForTenant(config, input.tenant, t);
@@ -256,25 +348,62 @@ export async function loadEvents(
     }
     bqJobId = job.id;
     const pageRows = opts.pageRows ?? ingestConfig(config).page_rows;
-    let pageToken: string | undefined;
-    for (;;) {
-      if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
-      let rows: RawRow[];
-      let next: { pageToken?: string } | null;
-      let resp: { jobComplete?: boolean } | undefined;
+    // The reader streams pages from BigQuery and turns their rows into COPY text; the writer
+    // copies it into PostgreSQL at the same time, one transaction per day. The reader goes on to
+    // the next page while the writer catches up, at most QUEUE_CHARS ahead.
+    const queue = new DayTextQueue(QUEUE_CHARS);
+    const prefix = writer.prefix;
+    const read = async () => {
       try {
-        [rows, next, resp] = (await abortable(job.getQueryResults({ maxResults: pageRows, pageToken, skipParsing: true, autoPaginate: false, timeoutMs: 10_000 } as never), signal)) as unknown as [RawRow[], { pageToken?: string } | null, { jobComplete?: boolean }];
+        let pageToken: string | undefined;
+        for (;;) {
+          if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
+          let n = 0;
+          const meta = await streamQueryPage(bq, job, { maxResults: pageRows, pageToken, timeoutMs: 10_000, signal }, async (rows) => {
+            n += rows.length;
+            let date = rows[0].f[0].v as string;
+            let text = '';
+            let count = 0;
+            for (const row of rows) {
+              const d = row.f[0].v as string;
+              if (d !== date) {
+                await queue.push({ date, text, rows: count });
+                date = d;
+                text = '';
+                count = 0;
+              }
+              text += copyLine(prefix, row.f);
+              count++;
+            }
+            await queue.push({ date, text, rows: count });
+          });
+          opts.onPage?.(n);
+          // an unfinished query answers without rows: ask again for the same page
+          if (meta.jobComplete === false) continue;
+          pageToken = meta.pageToken;
+          if (!pageToken) break;
+        }
+        queue.end();
       } catch (err) {
-        throw classifyBigQueryError(err, where);
+        queue.fail(queue.failed ? queue.failure : classifyBigQueryError(err, where));
       }
-      if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
-      await writer.addRows(rows ?? [], () => signal.aborted);
-      if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
-      progress.rows_in_flight = writer.rowsInFlight;
-      opts.onPage?.(rows?.length ?? 0);
-      if (resp && resp.jobComplete === false) continue;
-      pageToken = next?.pageToken;
-      if (!pageToken) break;
+    };
+    const write = async () => {
+      try {
+        for (let item = await queue.shift(); item; item = await queue.shift()) {
+          await writer.addDayText(item.date, item.text, item.rows, () => signal.aborted);
+          if (signal.aborted) throw new IngestError('Cancelled', 'cancelled');
+          progress.rows_in_flight = writer.rowsInFlight;
+        }
+      } catch (err) {
+        queue.fail(err);
+      }
+    };
+    await Promise.all([read(), write()]);
+    if (queue.failed) throw queue.failure;
+    if (t.bigquery.delete_query_jobs) {
+      await job.delete().catch(() => undefined);
+      deleted = true;
     }
     await writer.finish();
     // days of the range without any event: their old rows go too (the range is replaced)
@@ -287,7 +416,13 @@ export async function loadEvents(
     return { event_type: type, rows: total, days: seen.length, bigquery_job_id: bqJobId };
   } catch (err) {
     writer.abort();
-    if (signal.aborted && bqJobId) void bigqueryForTenant(config, input.tenant, t).job(bqJobId).cancel().catch(() => undefined);
+    if (bqJobId && (signal.aborted || (t.bigquery.delete_query_jobs && !deleted))) {
+      const bqJob = bigqueryForTenant(config, input.tenant, t).job(bqJobId);
+      void (async () => {
+        if (signal.aborted) await bqJob.cancel().catch(() => undefined);
+        if (t.bigquery.delete_query_jobs) await bqJob.delete().catch(() => undefined);
+      })();
+    }
     if (signal.aborted) throw ctx.cancellationSignal.reason ?? err;
     throw classifyPgError(err);
   } finally {

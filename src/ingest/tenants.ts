@@ -12,7 +12,7 @@ export class IngestError extends Error {
 
 export function ingestConfig(config: Config): IngestConfig {
   const block = (config as { ingest?: IngestConfig }).ingest;
-  return block ?? { job_timeout_seconds: 1800, max_parallel: 6, page_rows: 20_000, tenants: {}, api_tokens: {} };
+  return block ?? { job_timeout_seconds: 1800, max_parallel: 6, page_rows: 100_000, tenants: {}, api_tokens: {} };
 }
 
 export function tenantNames(config: Config): string[] {

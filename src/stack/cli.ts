@@ -11,7 +11,7 @@ import { demoYaml } from './demo-data';
 import type { StackInfo } from './stack-info';
 import { writeDemoConfig } from './demo-config';
 import { seedGcs } from './seed';
-import { seedIngestSftp, withIngestDemo } from './seed-ingest';
+import { seedIngestSftp, startIngestDemoSeed, withIngestDemo } from './seed-ingest';
 import { seedBackup } from './seed-backup';
 import { outsideDirs } from './outside-dirs';
 import { stackInfoOrThrow } from './stack-check';
@@ -147,6 +147,8 @@ export async function up(layout: StackLayout = stackLayout()): Promise<StackInfo
   writeDemoConfig(info);
   await seedGcs(info);
   seedIngestSftp(info);
+  const ingestSeed = process.env.BQSFTP_INGEST_DEMO === 'yaml' ? undefined : startIngestDemoSeed(info, credentialsPath(layout), layout.logsDir);
+  if (ingestSeed) log(`  ingest demo tables: being created in the BigQuery emulator in the background (pid ${ingestSeed.pid}, 0.5–3 min, log ${ingestSeed.log})`);
   await seedBackup(info, layout.stateDir);
   if (started.length) log(`  started: ${started.join(', ')}`);
   return info;

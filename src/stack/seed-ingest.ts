@@ -5,6 +5,7 @@
  * once into the stack's state folder and handed to the emulator with the demo YAML at every start
  * (the emulator is in memory); inserting it through the API would take minutes.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StackLayout } from './layout';
@@ -181,6 +182,7 @@ FROM (SELECT n, DIV(n, ${perDay}) AS d, MOD(n, ${perDay}) AS k, MOD(n * 7919, ${
  */
 export async function ensureIngestDemoData(info: StackInfo, log: (s: string) => void = () => undefined): Promise<number> {
   const started = Date.now();
+  await waitForBackgroundSeed(info, log);
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   const { BigQuery } = await import('@google-cloud/bigquery');
   const bq = new BigQuery({ projectId: info.bigquery.projectId, apiEndpoint: info.bigquery.endpoint });
@@ -188,20 +190,83 @@ export async function ensureIngestDemoData(info: StackInfo, log: (s: string) => 
   const [exists] = await dataset.exists();
   if (!exists) await dataset.create();
   const want = demoEventCounts();
-  for (const type of EVENT_TYPES) {
-    let have = -1;
-    try {
-      const [rows] = await bq.query({ query: `SELECT COUNT(*) AS n FROM \`${info.bigquery.projectId}.${INGEST_DEMO_DATASET}.${type}\`` });
-      have = Number((rows as { n: number }[])[0].n);
-    } catch {
-      /* no table yet */
+  // one query for the six counts (a table that does not exist yet fails it: then each alone)
+  const have = new Map<EventType, number>();
+  const count = (type: EventType) => `SELECT '${type}' AS t, COUNT(*) AS n FROM \`${info.bigquery.projectId}.${INGEST_DEMO_DATASET}.${type}\``;
+  try {
+    const [rows] = await bq.query({ query: EVENT_TYPES.map(count).join(' UNION ALL ') });
+    for (const r of rows as { t: EventType; n: number }[]) have.set(r.t, Number(r.n));
+  } catch {
+    for (const type of EVENT_TYPES) {
+      try {
+        const [rows] = await bq.query({ query: count(type) });
+        have.set(type, Number((rows as { n: number }[])[0].n));
+      } catch {
+        /* no table yet */
+      }
     }
-    if (have === want[type]) continue;
+  }
+  for (const type of EVENT_TYPES) {
+    if (have.get(type) === want[type]) continue;
     const t = Date.now();
     await bq.query({ query: demoTableSql(info.bigquery.projectId, type) });
     log(`  ingest demo: ${INGEST_DEMO_DATASET}.${type} with ${want[type]} rows in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   return (Date.now() - started) / 1000;
+}
+
+/** The PID file of the background creation `stack up` starts (in the stack's state folder). */
+function seedPidPath(info: StackInfo): string {
+  return path.join(path.dirname(info.demoConfigPath), 'ingest-demo-seed.pid');
+}
+
+/** The PID of a running background creation (not this process), if any. */
+function runningSeeder(info: StackInfo): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(seedPidPath(info), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    // the PID file may outlive its process; a reused PID is some other program
+    if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('seed-ingest')) return undefined;
+  } catch {
+    return undefined;
+  }
+  return pid;
+}
+
+/** Waits while `stack up`'s background creation of the demo tables runs (two creations at once would race). */
+async function waitForBackgroundSeed(info: StackInfo, log: (s: string) => void): Promise<void> {
+  const pid = runningSeeder(info);
+  if (pid === undefined) return;
+  log(`  ingest demo: waiting for the demo tables \`stack up\` is creating in the background (pid ${pid}) …`);
+  const deadline = Date.now() + 15 * 60_000;
+  while (runningSeeder(info) === pid && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+}
+
+/**
+ * `stack up`: creates the six demo event tables in the BigQuery emulator in a background process
+ * (0.5–3 min by load; the emulator holds them until it stops), so `up` stays fast and the demo, the tests and
+ * the bench find them ready (they wait for it when it is still running). Returns its PID, or
+ * undefined when one is already running.
+ */
+export function startIngestDemoSeed(info: StackInfo, credentialsFile: string, logsDir: string): { pid: number; log: string } | undefined {
+  if (runningSeeder(info) !== undefined) return undefined;
+  const logPath = path.join(logsDir, 'ingest-demo-seed.log');
+  const fd = fs.openSync(logPath, 'a');
+  const child = spawn(process.execPath, [...(__filename.endsWith('.ts') ? ['--import', 'tsx'] : []), __filename, credentialsFile], {
+    cwd: path.resolve(__dirname, '..', '..'),
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+  });
+  fs.closeSync(fd);
+  child.unref();
+  fs.writeFileSync(seedPidPath(info), String(child.pid));
+  return { pid: child.pid!, log: logPath };
 }
 
 export function demoUsersCsv(version: 1 | 2 = 2): string {
@@ -264,7 +329,8 @@ export function ingestDemoConfig(info: StackInfo): Record<string, unknown> {
       tenants: {
         [INGEST_DEMO_TENANT]: {
           name: 'Demo shop',
-          bigquery: { project_id: info.bigquery.projectId, dataset: INGEST_DEMO_DATASET },
+          // the emulator reloads every stored job (with its result) on every request: leave none behind
+          bigquery: { project_id: info.bigquery.projectId, dataset: INGEST_DEMO_DATASET, delete_query_jobs: true },
           sftp: 'default',
           users_file: { folder: INGEST_DEMO_FOLDER, pattern: 'users_*.csv' },
           locations_file: { folder: INGEST_DEMO_FOLDER, pattern: 'locations_*.csv' },
@@ -272,4 +338,21 @@ export function ingestDemoConfig(info: StackInfo): Record<string, unknown> {
       },
     },
   };
+}
+
+// the background creation started by `stack up`: `node [--import tsx] seed-ingest.(ts|js) <stack.json>`
+if (require.main === module) {
+  const info = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as StackInfo;
+  const out = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
+  out(`creating the ingest demo tables in ${info.bigquery.endpoint} …`);
+  ensureIngestDemoData(info, out).then(
+    (s) => {
+      out(`ingest demo tables ready (${s.toFixed(1)} s)`);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      out(`failed: ${(err as Error).message} (the demo, the tests and the bench create them on first use)`);
+      process.exit(1);
+    },
+  );
 }

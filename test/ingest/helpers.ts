@@ -46,7 +46,7 @@ export interface TenantOpts {
 function tenantBlock(folder: string, opts: TenantOpts) {
   const file = (pattern: string) => ({ folder, pattern, ...(opts.maxBadShare !== undefined ? { max_bad_share: opts.maxBadShare } : {}) });
   return {
-    bigquery: { project_id: info.bigquery.projectId, dataset: opts.dataset ?? INGEST_DEMO_DATASET, ...(opts.tables ? { tables: opts.tables } : {}) },
+    bigquery: { project_id: info.bigquery.projectId, dataset: opts.dataset ?? INGEST_DEMO_DATASET, delete_query_jobs: true, ...(opts.tables ? { tables: opts.tables } : {}) },
     users_file: file('users_*.csv'),
     locations_file: file('locations_*.csv'),
     ...(opts.eventTypes ? { event_types: opts.eventTypes } : {}),
@@ -109,7 +109,10 @@ export async function bigQueryCounts(start: string, end: string, types: readonly
   const sql = types
     .map((t) => `SELECT '${t}' AS t, COUNT(*) AS n FROM \`${info.bigquery.projectId}.${dataset}.${t}\` WHERE event_date BETWEEN DATE('${start}') AND DATE('${end}')`)
     .join(' UNION ALL ');
-  const [rows] = await bq.query({ query: sql });
+  // the emulator reloads every stored job with its result on every request: leave none behind
+  const [job] = await bq.createQueryJob({ query: sql });
+  const [rows] = await job.getQueryResults();
+  await job.delete().catch(() => undefined);
   return Object.fromEntries(types.map((t) => [t, Number((rows as { t: string; n: number }[]).find((r) => r.t === t)?.n ?? 0)]));
 }
 
