@@ -165,14 +165,17 @@ export async function p8(opts: {
   // NODE_OPTIONS cannot carry --cpu-prof, so a preload starts the profiler)
   const profDir = process.env.BQSFTP_P8_CPU_PROF ? path.resolve(process.env.BQSFTP_P8_CPU_PROF) : undefined;
   const prof = profDir ? ` --require ${path.join(repoRoot, 'bench/cpu-profile-preload.cjs')}` : '';
-  const lean = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=1' };
+  const lean = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: process.env.BENCH_LEAN_NODE_OPTIONS || '--max-semi-space-size=1' };
   let runNo = 0;
 
   const runOnce = async (variant: Variant): Promise<RunFigures> => {
     const base = variant === 'split' ? { ...opts.workerEnv, ...lean } : { ...opts.workerEnv };
     const env = { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...base, ...(profDir ? { NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''}${prof}`.trim(), BQSFTP_CPU_PROF_DIR: profDir } : {}) };
-    const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, `worker-${variant}.log`), env, args: variant === 'split' ? ['--only', 'activities'] : [] });
-    const workflows = variant === 'split' ? await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker-workflows.log'), env: { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...lean }, args: ['--only', 'workflows'] }) : undefined;
+    // a log per worker: WorkerProcess.start waits for "polling task queue" in it, which an earlier
+    // round's log already holds (idle RSS and CPU were then taken before the worker was up)
+    const n = runNo;
+    const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, `worker-${variant}-${n}.log`), env, args: variant === 'split' ? ['--only', 'activities'] : [] });
+    const workflows = variant === 'split' ? await WorkerProcess.start({ configPath, logPath: path.join(dir, `worker-workflows-${n}.log`), env: { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...lean }, args: ['--only', 'workflows'] }) : undefined;
     try {
       // BQSFTP_WORKER_LEAN=0: no launcher, the spawned process is the worker (a child it has at
       // this moment, e.g. the workflow bundler, must not be taken for it)
