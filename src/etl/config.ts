@@ -16,6 +16,7 @@
  * No Node built-ins here (workflow code may import the types).
  */
 import { z } from 'zod';
+import { pgpDeliveryObjectSchema, pgpDeliverySchema } from '../pgp/config';
 
 const int = (min: number, max: number) =>
   z.number().int(`must be a whole number between ${min} and ${max}`).min(min, `must be a whole number between ${min} and ${max}`).max(max, `must be a whole number between ${min} and ${max}`);
@@ -122,6 +123,8 @@ export const etlPipelineSchema = z.strictObject({
   /** where the run's files are staged in the GCS bucket (default etl/<pipeline>/) */
   staging_prefix: z.string().regex(/^[A-Za-z0-9_./-]*$/, "must be an object-name prefix of letters, digits, '_', '.', '/' and '-'").optional(),
   schedule: etlScheduleSchema.prefault({}),
+  /** encrypt (and sign) the three files with OpenPGP while they stream to SFTP, as an export's `pgp` (src/pgp/config.ts) */
+  pgp: pgpDeliverySchema.optional(),
 });
 
 export const etlSchema = z.strictObject({
@@ -144,4 +147,5 @@ export const ETL_STRICT_OBJECTS: Record<string, { shape: object }> = {
   'etl.pipelines.*.validation': etlValidationSchema,
   'etl.pipelines.*.database': etlDatabaseSchema as unknown as { shape: object },
   'etl.pipelines.*.schedule': etlScheduleSchema,
+  'etl.pipelines.*.pgp': pgpDeliveryObjectSchema,
 };

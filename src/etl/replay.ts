@@ -16,6 +16,8 @@ import { openEtlDb } from './db';
 import { loadPipelineLookups, processRecord, type DeadLetter } from './transform';
 import { schemaForPipeline } from './validation';
 import type { PublishedFile } from './save';
+import { encryptDelivery } from '../pgp/delivery';
+import { usableDeliveryKeys } from '../pgp/keys';
 
 export interface ReplayInput {
   pipeline: string;
@@ -98,13 +100,19 @@ export function createEtlReplayDlq(deps: { config: Config; storage: Storage; sft
       ] as const) {
         const body = lines.map((l) => `${l}\n`).join('');
         await bucket.file(objects.prefix + r).save(body, { resumable: false, contentType: 'application/x-ndjson' });
-        const remote = `${base}/${r}`;
+        // with the pipeline's `pgp` block, encrypted (and signed) as etlSave's files are
+        const pgp = p.pgp;
+        const keys = pgp ? await usableDeliveryKeys(deps.config, input.pipeline, pgp, new Date(), `etl.pipelines.${input.pipeline}.pgp`) : undefined;
+        const remote = `${base}/${r}${pgp ? pgp.suffix : ''}`;
         const dir = remote.slice(0, remote.lastIndexOf('/'));
+        const plain = Readable.from([Buffer.from(body)]);
+        const enc = pgp && keys ? encryptDelivery(plain, keys, pgp, { size: Buffer.byteLength(body), fileName: r.slice(r.lastIndexOf('/') + 1) }) : undefined;
         const pub = await deps.sftpPool.withSession(endpoint, async (s) => {
           await s.mkdirp(dir);
-          return s.publishStream(Readable.from([Buffer.from(body)]), dir, remote.slice(dir.length + 1), { hash: ['sha256'], tempSuffix: tempSuffix });
+          return s.publishStream(enc?.stream ?? plain, dir, remote.slice(dir.length + 1), { hash: ['sha256'], tempSuffix: tempSuffix });
         });
-        result.files.push({ remote_path: remote, bytes: pub.bytes, sha256: pub.hashes.sha256 });
+        const measured = enc?.plaintext();
+        result.files.push({ remote_path: remote, bytes: pub.bytes, sha256: pub.hashes.sha256, ...(measured ? { plaintext: { bytes: measured.bytes, sha256: measured.sha256 } } : {}) });
       }
     } catch (err) {
       throw toApplicationFailure(err, 'SFTP');

@@ -19,6 +19,8 @@ import type { SftpPool } from '../sftp';
 import { toApplicationFailure, withFailureMapping } from '../activities/failures';
 import { watchForStall } from '../activities/stall-watchdog';
 import { getPipeline, recordId, remoteBase, etlSftp, stagedObjects } from './common';
+import { encryptDelivery } from '../pgp/delivery';
+import { usableDeliveryKeys, type DeliveryKeys } from '../pgp/keys';
 import { openEtlDb, type DlqRow, type ProcessedRow, type RawRow, type RunSink } from './db';
 import type { DeadLetter } from './transform';
 
@@ -31,6 +33,8 @@ export interface PublishedFile {
   remote_path: string;
   bytes: number;
   sha256: string;
+  /** with the pipeline's `pgp` block: what went in (the SFTP file is the OpenPGP message of it) */
+  plaintext?: { bytes: number; sha256: string };
 }
 
 export interface SaveResult {
@@ -183,11 +187,17 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
         ['processed', objects.processed, objects.relative.processed],
         ['dlq', objects.dlq, objects.relative.dlq],
       ];
-      const isPublished = (rel: string) => progress.published.some((f) => f.remote_path === `${base}/${rel}`);
+      // OpenPGP (etl.pipelines.<name>.pgp): keys checked before a byte moves; each file goes out as <name><suffix>
+      const pgp = p.pgp;
+      const keys: DeliveryKeys | undefined = pgp
+        ? await withFailureMapping('OpenPGP', () => usableDeliveryKeys(deps.config, input.pipeline, pgp, new Date(), `etl.pipelines.${input.pipeline}.pgp`))
+        : undefined;
+      const remoteOf = (rel: string) => `${base}/${rel}${pgp ? pgp.suffix : ''}`;
+      const isPublished = (rel: string) => progress.published.some((f) => f.remote_path === remoteOf(rel));
 
       /** One staged file to SFTP; with `tap`, its lines go into the database on the way (one read for both). */
       const publish = async (object: string, rel: string, tap?: RowTap): Promise<void> => {
-        const remotePath = `${base}/${rel}`;
+        const remotePath = remoteOf(rel);
         const dir = remotePath.slice(0, remotePath.lastIndexOf('/'));
         const name = remotePath.slice(remotePath.lastIndexOf('/') + 1);
         const [meta] = await withFailureMapping('Cloud Storage', () => bucket.file(object).getMetadata());
@@ -198,22 +208,26 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
             const download = bucket.file(object).createReadStream({ validation: false });
             const watchdog = watchForStall(download, deps.config.transfer.stall_timeout_ms, object);
             const source = tap ? pipe(watchdog.source, tap, () => undefined) : watchdog.source;
+            const enc = pgp && keys ? encryptDelivery(source, keys, pgp, { size, fileName: rel.slice(rel.lastIndexOf('/') + 1) }) : undefined;
             try {
-              return await s.publishStream(source, dir, name, {
+              const r = await s.publishStream(enc?.stream ?? source, dir, name, {
                 tempSuffix,
                 signal: AbortSignal.any([signal, watchdog.signal]),
                 hash: ['sha256'],
                 onProgress: () => watchdog.acknowledged(),
                 verify: ({ bytes }) => {
-                  if (bytes !== size) throw new Error(`read ${bytes} bytes of gs://${deps.config.gcs.bucket}/${object} but it has ${size}; not published, retried`);
+                  // encrypted: the size check is about the plaintext read from GCS
+                  const read = enc ? enc.plaintext().bytes : bytes;
+                  if (read !== size) throw new Error(`read ${read} bytes of gs://${deps.config.gcs.bucket}/${object} but it has ${size}; not published, retried`);
                 },
               });
+              return { ...r, plaintext: enc ? (({ bytes, sha256 }) => ({ bytes, sha256 }))(enc.plaintext()) : undefined };
             } finally {
               watchdog.stop();
             }
           }),
         );
-        progress.published.push({ remote_path: remotePath, bytes: published.bytes, sha256: published.hashes.sha256 });
+        progress.published.push({ remote_path: remotePath, bytes: published.bytes, sha256: published.hashes.sha256, ...(published.plaintext ? { plaintext: published.plaintext } : {}) });
         heartbeat(progress);
       };
 
@@ -247,7 +261,7 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
           await db.close();
         }
       }
-      const order = files.map(([, , rel]) => `${base}/${rel}`);
+      const order = files.map(([, , rel]) => remoteOf(rel));
       progress.published.sort((a, b) => order.indexOf(a.remote_path) - order.indexOf(b.remote_path));
     } catch (err) {
       throw toApplicationFailure(err, 'SFTP');

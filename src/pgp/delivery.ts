@@ -17,7 +17,7 @@ import { getExport } from '../config';
 import type { RemoteEntry, SftpSession } from '../sftp';
 import type { SourceObject } from '../activities/gcs-listing';
 import type { PgpDeliveryConfig } from './config';
-import { usableDeliveryKeys } from './keys';
+import { usableDeliveryKeys, type DeliveryKeys } from './keys';
 import { encryptingStream, threadedEncryptingStream, type EncryptingStream } from './streams';
 
 export const PGP_THREADS_ENV = 'BQSFTP_PGP_THREADS';
@@ -50,6 +50,15 @@ export interface PgpRunRecord {
 
 /** What the transfer's summary says about encryption (no key material: fingerprints only). */
 export type PgpSummary = Omit<PgpRunRecord, 'export' | 'date' | 'gcs_path'>;
+
+/**
+ * Encrypts (and signs) one file of a delivery while it streams: in a worker thread with
+ * BQSFTP_PGP_THREADS=1 for files of 16 MiB and more, else on this thread.
+ */
+export function encryptDelivery(source: Readable, keys: DeliveryKeys, pgp: PgpDeliveryConfig, o: { size: number; fileName: string; md5?: boolean }): EncryptingStream {
+  const encrypt = process.env[PGP_THREADS_ENV] === '1' && o.size >= THREADED_MIN_BYTES ? threadedEncryptingStream : encryptingStream;
+  return encrypt(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.fileName, md5: o.md5 });
+}
 
 export function pgpRecordObject(exportName: string, date: string): string {
   return `_bq-sftp/pgp/${exportName}/${date}.json`;
@@ -141,9 +150,7 @@ export async function pgpDeliveryFor(
       return true;
     },
     encrypt(source, o) {
-      // BQSFTP_PGP_THREADS=1: large files are encrypted in a worker thread (another core), see threadedEncryptingStream
-      const encrypt = process.env[PGP_THREADS_ENV] === '1' && o.size >= THREADED_MIN_BYTES ? threadedEncryptingStream : encryptingStream;
-      return encrypt(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.relativeName, md5: checksums });
+      return encryptDelivery(source, keys, pgp, { size: o.size, fileName: o.relativeName, md5: checksums });
     },
     published(o, enc, written) {
       const p = enc.plaintext();

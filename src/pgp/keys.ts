@@ -132,13 +132,15 @@ export interface InboundKeys {
 const deliveryCache = new WeakMap<object, Map<string, Promise<DeliveryKeys>>>();
 const inboundCache = new WeakMap<object, Promise<InboundKeys>>();
 
-/** The keys of an export's `pgp` block, loaded (and cached), not yet checked for expiry. */
-export function loadDeliveryKeys(config: Config, exportName: string, pgp: PgpDeliveryConfig): Promise<DeliveryKeys> {
+/**
+ * The keys of a delivery's `pgp` block, loaded (and cached), not yet checked for expiry. `base` is
+ * the block's config path (an export's by default; an ETL pipeline's is `etl.pipelines.<name>.pgp`).
+ */
+export function loadDeliveryKeys(config: Config, exportName: string, pgp: PgpDeliveryConfig, base = `exports.${exportName}.pgp`): Promise<DeliveryKeys> {
   let byName = deliveryCache.get(config);
   if (!byName) deliveryCache.set(config, (byName = new Map()));
-  let p = byName.get(exportName);
+  let p = byName.get(base);
   if (!p) {
-    const base = `exports.${exportName}.pgp`;
     p = (async () => {
       const encryptionKeys = await Promise.all(pgp.recipients.map((r, i) => loadPublicKey(r, `${base}.recipients[${i}]`)));
       const infos = await Promise.all(encryptionKeys.map((k, i) => describeKey(k, `${base}.recipients[${i}]`, 'recipient')));
@@ -156,15 +158,15 @@ export function loadDeliveryKeys(config: Config, exportName: string, pgp: PgpDel
       }
       return { encryptionKeys, signingKey, infos };
     })();
-    p.catch(() => byName!.delete(exportName));
-    byName.set(exportName, p);
+    p.catch(() => byName!.delete(base));
+    byName.set(base, p);
   }
   return p;
 }
 
 /** Delivery keys checked for use now: an expired recipient or signing key is a config error. */
-export async function usableDeliveryKeys(config: Config, exportName: string, pgp: PgpDeliveryConfig, now = new Date()): Promise<DeliveryKeys> {
-  const keys = await loadDeliveryKeys(config, exportName, pgp);
+export async function usableDeliveryKeys(config: Config, exportName: string, pgp: PgpDeliveryConfig, now = new Date(), base?: string): Promise<DeliveryKeys> {
+  const keys = await loadDeliveryKeys(config, exportName, pgp, base);
   await Promise.all(keys.encryptionKeys.map((k, i) => assertUsable(k, keys.infos[i].field, 'recipient', now)));
   if (keys.signingKey) await assertUsable(keys.signingKey, keys.infos.at(-1)!.field, 'signing', now);
   return keys;
@@ -209,16 +211,18 @@ export async function allConfiguredKeys(config: Config): Promise<{ keys: KeyInfo
     const e = err as ConfigError;
     for (const i of e.issues ?? [{ path: 'pgp', message: String(err) }]) problems.push({ field: i.path, message: i.message });
   };
-  for (const [name, exp] of Object.entries(config.exports)) {
-    const pgp = (exp as { pgp?: PgpDeliveryConfig }).pgp;
+  const deliveries: [string, PgpDeliveryConfig | undefined][] = [
+    ...Object.entries(config.exports).map(([name, exp]): [string, PgpDeliveryConfig | undefined] => [`exports.${name}.pgp`, (exp as { pgp?: PgpDeliveryConfig }).pgp]),
+    ...Object.entries(config.etl?.pipelines ?? {}).map(([name, p]): [string, PgpDeliveryConfig | undefined] => [`etl.pipelines.${name}.pgp`, (p as { pgp?: PgpDeliveryConfig }).pgp]),
+  ];
+  for (const [base, pgp] of deliveries) {
     if (!pgp) continue;
     // each recipient on its own, so one bad key does not hide the others
     for (const [i, r] of pgp.recipients.entries()) {
-      const field = `exports.${name}.pgp.recipients[${i}]`;
+      const field = `${base}.recipients[${i}]`;
       await loadPublicKey(r, field).then(async (k) => keys.push(await describeKey(k, field, 'recipient')), collect);
     }
     if (pgp.signing_private_key !== undefined || pgp.signing_private_key_path !== undefined) {
-      const base = `exports.${name}.pgp`;
       const field = pgp.signing_private_key !== undefined ? `${base}.signing_private_key` : `${base}.signing_private_key_path`;
       await loadPrivateKey({ text: pgp.signing_private_key, path: pgp.signing_private_key_path }, pgp.passphrase, `${base}.signing_private_key`, `${base}.passphrase`).then(
         async (k) => keys.push(await describeKey(k, field, 'signing')),
