@@ -284,7 +284,10 @@ export function createEtlExtractTransform(deps: { config: Config; storage: Stora
     try {
       const dest: Record<Kind, string> = { raw: objects.raw, processed: objects.processed, dlq: objects.dlq };
       await Promise.all(KINDS.map((k) => composeInOrder(deps.storage, bucketName, progress.parts[k], dest[k], partPrefix[k])));
-      await Promise.all(KINDS.flatMap((k) => progress.parts[k]).map((n) => bucket.file(n).delete({ ignoreNotFound: true })));
+      // every part under the prefixes, also one an earlier attempt stored without living to heartbeat it
+      const listed = await Promise.all(KINDS.map(async (k) => (await bucket.getFiles({ prefix: partPrefix[k] }))[0].map((f) => f.name)));
+      const names = new Set([...KINDS.flatMap((k) => progress.parts[k]), ...listed.flat()]);
+      await Promise.all([...names].map((n) => bucket.file(n).delete({ ignoreNotFound: true })));
     } catch (err) {
       throw toApplicationFailure(err, 'Cloud Storage');
     }
