@@ -214,6 +214,7 @@ export function createInboxActivities(deps: ActivityDeps) {
     const inbox = configOf(input.inbox);
     const folders = inboxFolders(inbox);
     const kind = inboxMatcher(inbox, deps.config);
+    const decrypts = inboxDecrypts(inbox, deps.config);
     const now = new Date();
     const date = folderDate(now, inbox.timezone);
     const target = joinPath(folders.inProgress, date);
@@ -248,6 +249,7 @@ export function createInboxActivities(deps: ActivityDeps) {
             else if (k === 'plain' && !listed.has(fileKey(f)) && !listed.has(p)) unlisted.push(f);
           }
           // decrypted by an attempt that stopped before moving the plaintext into place
+          if (!decrypts) continue;
           for (const e of await listOrEmpty(s, joinPath(folders.state, DECRYPTING, d.name))) {
             if (e.type === 'file' && !e.name.endsWith(DECRYPT_TEMP) && pgpPlainName(e.name) !== undefined) encrypted.add(joinPath(dir, e.name));
           }
