@@ -16,8 +16,13 @@ import { openEtlDb } from './db';
 import { loadPipelineLookups, processRecord, type DeadLetter } from './transform';
 import { schemaForPipeline } from './validation';
 import type { PublishedFile } from './save';
-import { encryptDelivery } from '../pgp/delivery';
-import { usableDeliveryKeys } from '../pgp/keys';
+import type * as PgpDelivery from '../pgp/delivery';
+import type * as PgpKeys from '../pgp/keys';
+import { lazyFunctions } from '../activities/lazy';
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { encryptDelivery } = lazyFunctions(() => require('../pgp/delivery') as typeof PgpDelivery, ['encryptDelivery']);
+const { usableDeliveryKeys } = lazyFunctions(() => require('../pgp/keys') as typeof PgpKeys, ['usableDeliveryKeys']);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface ReplayInput {
   pipeline: string;

@@ -19,8 +19,14 @@ import type { SftpPool } from '../sftp';
 import { toApplicationFailure, withFailureMapping } from '../activities/failures';
 import { watchForStall } from '../activities/stall-watchdog';
 import { getPipeline, recordId, remoteBase, etlSftp, stagedObjects } from './common';
-import { encryptDelivery } from '../pgp/delivery';
-import { usableDeliveryKeys, type DeliveryKeys } from '../pgp/keys';
+import type * as PgpDelivery from '../pgp/delivery';
+import type * as PgpKeys from '../pgp/keys';
+import type { DeliveryKeys } from '../pgp/keys';
+import { lazyFunctions } from '../activities/lazy';
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { encryptDelivery } = lazyFunctions(() => require('../pgp/delivery') as typeof PgpDelivery, ['encryptDelivery']);
+const { usableDeliveryKeys } = lazyFunctions(() => require('../pgp/keys') as typeof PgpKeys, ['usableDeliveryKeys']);
+/* eslint-enable @typescript-eslint/no-require-imports */
 import { openEtlDb, type DlqRow, type ProcessedRow, type RawRow, type RunSink } from './db';
 import type { DeadLetter } from './transform';
 
