@@ -4,7 +4,7 @@
  * Parquet are loaded inside the commands that use them (issue 18: the CLI's start time). Each
  * case runs the CLI in a child process with a preloaded hook that lists every module it loaded.
  * Likewise a worker's start (its module and every family's activities) loads no family-specific
- * library: OpenPGP, SQLite, pg load with their first use. Behaviour, not timing; no
+ * library: OpenPGP, Box, SQLite, Parquet, pg load with their first use. Behaviour, not timing; no
  * stack needed.
  */
 import { test } from 'node:test';
@@ -135,7 +135,7 @@ process.stdout.write(Object.keys(activities).length + ' activities\\n');
 `,
 );
 
-test("a worker's start loads no family-specific library (OpenPGP, SQLite, pg): they load on first use", () => {
+test("a worker's start loads no family-specific library (OpenPGP, Box, SQLite, Parquet, pg): they load on first use", () => {
   const config = path.join(dir, 'worker.json');
   fs.writeFileSync(
     config,
@@ -151,7 +151,7 @@ test("a worker's start loads no family-specific library (OpenPGP, SQLite, pg): t
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^\d+ activities/);
   assert.ok(r.has('@temporalio/worker') && r.has('ssh2'), 'the worker and the export family loaded');
-  const family = ['openpgp', 'better-sqlite3', 'pg'].filter(r.has);
+  const family = ['openpgp', 'box-typescript-sdk-gen', 'better-sqlite3', 'hyparquet', 'hyparquet-writer', 'pg'].filter(r.has);
   assert.deepEqual(
     family,
     [],
