@@ -30,7 +30,7 @@ const ROWS_KEY = /"rows"\s*:\s*\[$/;
  * Splits a getQueryResults JSON body, fed in pieces, into rows (each parsed on its own) and the
  * rest of the document (`meta()`: the body with an empty `rows` array, parsed at the end).
  */
-export class RowsScanner {
+export class RowsScanner<T = RawRow> {
   private depth = 0;
   private inString = false;
   private escaped = false;
@@ -38,10 +38,13 @@ export class RowsScanner {
   private outer = '';
   private partialRow = '';
   private rowOpen = false;
-  private rows: RawRow[] = [];
+  private rows: T[] = [];
+
+  /** `parseRow` turns the JSON text of one row into what `push` returns (default: JSON.parse). */
+  constructor(private readonly parseRow: (json: string) => T = (json) => JSON.parse(json) as T) {}
 
   /** Feeds the next piece of the body; returns the rows completed in it. */
-  push(text: string): RawRow[] {
+  push(text: string): T[] {
     let outerFrom = this.inRows ? -1 : 0;
     let rowFrom = this.rowOpen ? 0 : -1;
     for (let i = 0; i < text.length; i++) {
@@ -74,7 +77,7 @@ export class RowsScanner {
           this.partialRow = '';
           this.rowOpen = false;
           rowFrom = -1;
-          this.rows.push(JSON.parse(rowText) as RawRow);
+          this.rows.push(this.parseRow(rowText));
         } else if (this.inRows && this.depth === 1) {
           this.inRows = false;
           outerFrom = i;
@@ -121,11 +124,11 @@ function pageError(status: number, body: string): BigQueryPageError {
  * One page of a query job's results, streamed: `onRows` gets the rows of each arriving piece (and
  * is awaited before more is read, so a slow consumer holds back the HTTP body, not memory).
  */
-export async function streamQueryPage(
+export async function streamQueryPage<T = RawRow>(
   bq: BigQuery,
   job: { id?: string; location?: string },
-  opts: { maxResults: number; pageToken?: string; timeoutMs?: number; signal?: AbortSignal },
-  onRows: (rows: RawRow[]) => Promise<void> | void,
+  opts: { maxResults: number; pageToken?: string; timeoutMs?: number; signal?: AbortSignal; parseRow?: (json: string) => T },
+  onRows: (rows: T[]) => Promise<void> | void,
 ): Promise<PageMeta> {
   const qs: Record<string, unknown> = { maxResults: opts.maxResults, 'formatOptions.useInt64Timestamp': true };
   if (job.location) qs.location = job.location;
@@ -155,7 +158,7 @@ export async function streamQueryPage(
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const decoder = new StringDecoder('utf8');
-  const scanner = new RowsScanner();
+  const scanner = new RowsScanner<T>(opts.parseRow);
   let errorBody = '';
   let complete = false;
   try {

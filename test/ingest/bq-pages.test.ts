@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StringDecoder } from 'node:string_decoder';
 import { RowsScanner, type RawRow } from '../../src/ingest/bq-pages';
-import { copyLine } from '../../src/ingest/load-events';
+import { copyLine, copyLineFromJson } from '../../src/ingest/load-events';
 
 const ROWS: RawRow[] = [
   { f: [{ v: '2025-01-01' }, { v: '1735689600000000' }, { v: 'a "quoted" value, with {braces} and [brackets]' }, { v: null }] },
@@ -67,4 +67,13 @@ test('RowsScanner: a body cut off in the middle is an error, not a short page', 
 test('copyLine: COPY text escapes backslash, tab, newline; null is \\N; nested values are JSON', () => {
   assert.equal(copyLine('t1\t', ROWS[1].f), 't1\t2025-01-01\t1\tback\\\\slash \\\\" and a tab\\there\\nnew line\tünïcødé ✓ 𝄞\n');
   assert.equal(copyLine('t1\t', ROWS[0].f).split('\t')[4], '\\N\n');
+});
+
+test('copyLineFromJson: the row text straight to its COPY line and date, the same as parsing it first (plain, escaped, null, nested, spaced)', () => {
+  const rows: RawRow[] = [...ROWS, { f: [{ v: '2025-01-03' }, { v: '' }, { v: 'tab\tinside' }, { v: 'quote " inside' }] }, { f: [{ v: '2025-01-03' }, { v: 'x {"v":"y"} z' }] }];
+  for (const row of rows) {
+    for (const json of [JSON.stringify(row), JSON.stringify(row, null, 1)]) {
+      assert.deepEqual(copyLineFromJson('t1\t', json), { date: row.f[0].v, line: copyLine('t1\t', row.f) }, json);
+    }
+  }
 });
