@@ -112,8 +112,8 @@ export async function p7(opts: { info: StackInfo; benchDir: string; rounds: numb
 
       // ours: the whole backup in a fresh worker process (its peak RSS is this run's)
       const env = { BQSFTP_LOG_LEVEL: 'WARN', ...opts.workerEnv };
-      const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, 'worker.log'), env, args: opts.split ? ['--only', 'activities'] : [] });
-      const workflowHalf = opts.split ? await WorkerProcess.start({ configPath, logPath: path.join(dir, 'workflows.log'), env, args: ['--only', 'workflows'] }) : undefined;
+      const worker = await WorkerProcess.start({ configPath, logPath: path.join(dir, `worker-${i + 1}.log`), env, args: opts.split ? ['--only', 'activities'] : [] });
+      const workflowHalf = opts.split ? await WorkerProcess.start({ configPath, logPath: path.join(dir, `workflows-${i + 1}.log`), env, args: ['--only', 'workflows'] }) : undefined;
       idle.push(statusMb(worker.pid, 'VmRSS'));
       const cpu0 = cpuSeconds(worker.pid);
       try {
