@@ -173,6 +173,8 @@ export async function p5(opts: { info: StackInfo; benchDir: string; rounds: numb
     log(`P5: ingest end to end [${setup.label}], page_view of the demo month from the BigQuery emulator, a whole job vs a client that only reads the same rows (page ${PAGE.toLocaleString('en-US')} rows); ${rounds} rounds; worker code: ${workerCode()}`);
     const env = { BQSFTP_LOG_LEVEL: 'WARN', ...setup.env };
     const tag = setup.split ? 'split' : 'whole';
+    // a fresh log per run: WorkerProcess.start waits for 'polling task queue', which an earlier run's log already holds
+    for (const f of [`p5-${tag}-worker.log`, `p5-${tag}-workflows.log`]) fs.rmSync(path.join(benchDir, f), { force: true });
     const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, `p5-${tag}-worker.log`), env, args: setup.split ? ['--only', 'activities'] : [] });
     const workflowHalf = setup.split ? await WorkerProcess.start({ configPath, logPath: path.join(benchDir, `p5-${tag}-workflows.log`), env, args: ['--only', 'workflows'] }) : undefined;
     try {
