@@ -20,6 +20,8 @@ export class WorkerProcess {
   }
 
   static async start(opts: { configPath: string; logPath: string; env?: Record<string, string>; args?: string[] }): Promise<WorkerProcess> {
+    // the log is appended to (a restarted worker keeps one log), so readiness is looked for only in what this process writes
+    const startedAt = fs.existsSync(opts.logPath) ? fs.statSync(opts.logPath).size : 0;
     const log = fs.openSync(opts.logPath, 'a');
     const proc = spawn(process.execPath, [BIN, 'worker', '--config', opts.configPath, ...(opts.args ?? [])], {
       env: { ...process.env, METADATA_SERVER_DETECTION: 'none', ...opts.env },
@@ -29,7 +31,7 @@ export class WorkerProcess {
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     const worker = new WorkerProcess(proc, opts.logPath, exited);
     for (let i = 0; i < 600; i++) {
-      if (worker.log().includes('polling task queue')) return worker;
+      if (worker.logSince(startedAt).includes('polling task queue')) return worker;
       if (proc.exitCode !== null || proc.signalCode !== null) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -39,6 +41,11 @@ export class WorkerProcess {
 
   log(): string {
     return fs.existsSync(this.logPath) ? fs.readFileSync(this.logPath, 'utf8') : '';
+  }
+
+  /** what the log holds after its first `offset` bytes */
+  logSince(offset: number): string {
+    return fs.existsSync(this.logPath) ? fs.readFileSync(this.logPath).subarray(offset).toString('utf8') : '';
   }
 
   /** SIGKILL: no clean-up of any kind, as when a machine dies. */
