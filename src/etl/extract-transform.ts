@@ -17,7 +17,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { toApplicationFailure } from '../activities/failures';
 import { gcsLines, getPipeline, stagedObjects } from './common';
-import { composeInOrder, fetchOnce, PART_BYTES, PART_RECORDS, secretsOf, sleep, SourceError, type ExtractResult, type Page } from './extract';
+import { composeInOrder, pageRequester, PART_BYTES, PART_RECORDS, secretsOf, SourceError, type ExtractResult, type Page, type PageRequest } from './extract';
 import { keepAliveGetter, type Get } from './http-get';
 import { appendFields, listElementTexts } from './json-slices';
 import type { LoadedLookup } from './lookups';
@@ -193,31 +193,12 @@ export function createEtlExtractTransform(deps: { config: Config; storage: Stora
     try {
       // records asked for at `skip` (pages are full until the end, so skip = records before it)
       const limitAt = (skip: number) => (src.max_records !== undefined ? Math.min(src.page_size, src.max_records - skip) : src.page_size);
-      const fetchPage = async (skip: number, limit: number, ahead: AbortSignal): Promise<Page> => {
-        const page = Math.floor(skip / src.page_size) + 1;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await fetchOnce(doFetch, src, skip, limit, page, AbortSignal.any([signal, ahead]));
-          } catch (err) {
-            if (ahead.aborted || !(err instanceof SourceError) || !err.retryable || attempt >= src.attempts) throw err;
-            const wait = err.retryAfterMs ?? src.backoff_ms * 2 ** (attempt - 1);
-            log.warn('source request failed; trying again', { pipeline: input.pipeline, page, attempt, wait_ms: wait, error: redact(err.message) });
-            await sleep(Math.min(wait, 60_000), AbortSignal.any([signal, ahead]));
-          }
-        }
-      };
-      type Request = { skip: number; limit: number; result: Promise<Page>; abort: AbortController };
-      const request = (skip: number, limit: number): Request => {
-        const abort = new AbortController();
-        const result = fetchPage(skip, limit, abort.signal);
-        result.catch(() => undefined); // awaited (or abandoned) below
-        return { skip, limit, result, abort };
-      };
+      const request = pageRequester({ doFetch, src, signal, pipeline: input.pipeline, redact });
       // Up to `source.concurrency` pages in flight, taken in order: the page in hand is processed
       // while the next ones travel (a round trip to a busy source costs more than the page's
       // processing). The first page goes alone: it tells the total. A page that fails for good
       // fails the attempt after the pages before it are stored; the ones after it are dropped.
-      const inFlight: Request[] = [];
+      const inFlight: PageRequest[] = [];
       let total: number | undefined;
       let plannedSkip = chunk.nextSkip;
       let ended = src.max_records !== undefined && fetchedSoFar >= src.max_records;

@@ -126,6 +126,37 @@ export async function fetchOnce(doFetch: Get, src: EtlSourceConfig, skip: number
   return { records, total: typeof total === 'number' && Number.isFinite(total) ? total : undefined, text };
 }
 
+/** A page asked for, its answer on the way; `abort` drops it (a page behind one that failed for good). */
+export type PageRequest = { skip: number; limit: number; result: Promise<Page>; abort: AbortController };
+
+/**
+ * Starts page requests with the source's retries and backoff (Retry-After honoured); a request
+ * aborted, or one whose attempt is cancelled, stops retrying. Log lines name the pipeline and
+ * never a secret.
+ */
+export function pageRequester(opts: { doFetch: Get; src: EtlSourceConfig; signal: AbortSignal; pipeline: string; redact: (s: string) => string }) {
+  const { doFetch, src, signal } = opts;
+  const fetchPage = async (skip: number, limit: number, ahead: AbortSignal): Promise<Page> => {
+    const page = Math.floor(skip / src.page_size) + 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fetchOnce(doFetch, src, skip, limit, page, AbortSignal.any([signal, ahead]));
+      } catch (err) {
+        if (ahead.aborted || !(err instanceof SourceError) || !err.retryable || attempt >= src.attempts) throw err;
+        const wait = err.retryAfterMs ?? src.backoff_ms * 2 ** (attempt - 1);
+        log.warn('source request failed; trying again', { pipeline: opts.pipeline, page, attempt, wait_ms: wait, error: opts.redact(err.message) });
+        await sleep(Math.min(wait, 60_000), AbortSignal.any([signal, ahead]));
+      }
+    }
+  };
+  return (skip: number, limit: number): PageRequest => {
+    const abort = new AbortController();
+    const result = fetchPage(skip, limit, abort.signal);
+    result.catch(() => undefined); // awaited (or abandoned) by the caller
+    return { skip, limit, result, abort };
+  };
+}
+
 export function createEtlExtract(deps: { config: Config; storage: Storage; fetch?: typeof fetch }) {
   return async function etlExtract(input: ExtractInput): Promise<ExtractResult> {
     const p = getPipeline(deps.config, input.pipeline);
@@ -196,27 +227,8 @@ export function createEtlExtract(deps: { config: Config; storage: Storage; fetch
       // One page ahead: the next request is sent as soon as a page arrives (it is known to be
       // needed then), and the page in hand is serialised while it travels.
       const limitAt = (fetched: number) => (src.max_records !== undefined ? Math.min(src.page_size, src.max_records - fetched) : src.page_size);
-      const fetchPage = async (skip: number, limit: number, ahead: AbortSignal): Promise<Page> => {
-        const page = Math.floor(skip / src.page_size) + 1;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await fetchOnce(doFetch, src, skip, limit, page, AbortSignal.any([signal, ahead]));
-          } catch (err) {
-            if (ahead.aborted || !(err instanceof SourceError) || !err.retryable || attempt >= src.attempts) throw err;
-            const wait = err.retryAfterMs ?? src.backoff_ms * 2 ** (attempt - 1);
-            log.warn('source request failed; trying again', { pipeline: input.pipeline, page, attempt, wait_ms: wait, error: redact(err.message) });
-            await sleep(Math.min(wait, 60_000), AbortSignal.any([signal, ahead]));
-          }
-        }
-      };
-      type Request = { skip: number; limit: number; result: Promise<Page>; abort: AbortController };
-      const request = (skip: number, limit: number): Request => {
-        const abort = new AbortController();
-        const result = fetchPage(skip, limit, abort.signal);
-        result.catch(() => undefined); // awaited (or abandoned) below
-        return { skip, limit, result, abort };
-      };
-      let next: Request | undefined =
+      const request = pageRequester({ doFetch, src, signal, pipeline: input.pipeline, redact });
+      let next: PageRequest | undefined =
         src.max_records !== undefined && fetchedSoFar >= src.max_records ? undefined : request(pending.next_skip, limitAt(fetchedSoFar));
       try {
         while (next) {
