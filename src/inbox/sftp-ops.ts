@@ -48,20 +48,6 @@ export function inboxEndpoint(config: Config, inbox: InboxConfig): SftpEndpoint 
   return sftpEndpointFor(config, inbox.sftp ?? 'default');
 }
 
-type Callable = {
-  call<T = void>(op: string, p: string | undefined, start: (cb: (err?: Error | null, value?: T) => void) => void): Promise<T>;
-  sftp: { rename(from: string, to: string, cb: (err?: Error | null) => void): void };
-};
-
-/**
- * SSH_FXP_RENAME without `posix-rename`: OpenSSH's server links the new name and unlinks the old
- * one, so it fails when `to` exists (never replaces) and exactly one of two racing claims wins.
- */
-export async function renameNoReplace(session: SftpSession, from: string, to: string): Promise<void> {
-  const s = session as unknown as Callable;
-  await s.call('rename', `${from} → ${to}`, (cb) => s.sftp.rename(from, to, cb));
-}
-
 export type ClaimOutcome = { ok: true; path: string } | { ok: false; reason: 'vanished' };
 
 /**
@@ -76,7 +62,7 @@ export async function moveWithoutReplace(session: SftpSession, from: string, dir
     taken.add(candidate);
     const to = joinPath(dir, candidate);
     try {
-      await renameNoReplace(session, from, to);
+      await session.renameNoReplace(from, to);
       return { ok: true, path: to };
     } catch (err) {
       if (isSftpError(err, 'SftpNoSuchFile')) return { ok: false, reason: 'vanished' };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -121,6 +122,8 @@ export class SftpSession {
     private readonly sftp: SFTPWrapper,
     private readonly info: SessionInfo,
   ) {
+    // every outstanding request listens for the connection's loss until it completes: as many as are in flight
+    setMaxListeners(0, this.lostController.signal);
     this.server = info.server;
     this.username = info.username;
     this.hostKey = info.hostKey;
@@ -281,6 +284,15 @@ export class SftpSession {
     } catch (err) {
       if (!isSftpError(err, 'SftpNoSuchFile')) throw err;
     }
+    await this.call('rename', `${from} → ${to}`, (cb) => this.sftp.rename(from, to, cb));
+  }
+
+  /**
+   * Renames without ever replacing `to`: plain SSH_FXP_RENAME (not `posix-rename`), which OpenSSH's
+   * server does by linking the new name and unlinking the old, so it fails when `to` exists and
+   * exactly one of two racing renames of one file wins.
+   */
+  async renameNoReplace(from: string, to: string): Promise<void> {
     await this.call('rename', `${from} → ${to}`, (cb) => this.sftp.rename(from, to, cb));
   }
 

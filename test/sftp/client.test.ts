@@ -82,6 +82,29 @@ for (const kind of USER_KINDS) {
       assert.ok(fs.existsSync(localPath(kind, dir)));
     });
 
+    test('renameNoReplace never replaces: it refuses an existing target and keeps both files', async () => {
+      fs.writeFileSync(localPath(kind, `${dir}/claim-src`), 'mine');
+      fs.writeFileSync(localPath(kind, `${dir}/claim-dst`), 'theirs');
+      await assert.rejects(s.renameNoReplace(`${dir}/claim-src`, `${dir}/claim-dst`), SftpError);
+      assert.equal(fs.readFileSync(localPath(kind, `${dir}/claim-dst`), 'utf8'), 'theirs');
+      assert.equal(fs.readFileSync(localPath(kind, `${dir}/claim-src`), 'utf8'), 'mine');
+      await s.renameNoReplace(`${dir}/claim-src`, `${dir}/claim-free`);
+      assert.equal(fs.readFileSync(localPath(kind, `${dir}/claim-free`), 'utf8'), 'mine');
+    });
+
+    test('many requests in flight on one session raise no listener-leak warning', async () => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.name);
+      process.on('warning', onWarning);
+      try {
+        await Promise.all(Array.from({ length: 40 }, () => s.stat(dir)));
+        await new Promise((r) => setImmediate(r));
+      } finally {
+        process.off('warning', onWarning);
+      }
+      assert.deepEqual(warnings.filter((n) => n === 'MaxListenersExceededWarning'), []);
+    });
+
     test('createReadStream and download return the exact bytes', async () => {
       const data = crypto.randomBytes(300_001);
       fs.writeFileSync(localPath(kind, `${dir}/r.bin`), data);
