@@ -12,12 +12,12 @@
  * after re-reading its own raw parts to rebuild the ids already seen (a repeated id is a dead letter
  * naming the line it was first processed from). Requests are tried and backed off as in extract.ts.
  */
-import { activityInfo, ApplicationFailure, Context, heartbeat, log } from '@temporalio/activity';
+import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { toApplicationFailure } from '../activities/failures';
 import { gcsLines, getPipeline, stagedObjects } from './common';
-import { composeInOrder, pageRequester, PART_BYTES, PART_RECORDS, secretsOf, SourceError, type ExtractResult, type Page, type PageRequest } from './extract';
+import { composeInOrder, extractFailure, pageRequester, PART_BYTES, PART_RECORDS, secretsOf, type ExtractResult, type Page, type PageRequest } from './extract';
 import { keepAliveGetter, type Get } from './http-get';
 import { appendFields, listElementTexts } from './json-slices';
 import type { LoadedLookup } from './lookups';
@@ -249,15 +249,7 @@ export function createEtlExtractTransform(deps: { config: Config; storage: Stora
       clearInterval(ticker);
       // keep what was fetched: the retry starts at the page that failed
       await flush(true).catch((e: unknown) => log.warn('could not store the pages fetched so far', { error: (e as Error).message }));
-      if (err instanceof SourceError) {
-        throw ApplicationFailure.create({
-          type: err.type,
-          message: `${redact(err.message)} (after ${src.attempts} tries; ${progress.records} records before it are kept and the retry resumes at skip=${progress.next_skip})`,
-          nonRetryable: !err.retryable || err.type === 'SourceMalformed',
-          details: [{ attempt: activityInfo().attempt, service: 'source', next_skip: progress.next_skip }],
-        });
-      }
-      throw toApplicationFailure(err, 'Cloud Storage');
+      throw extractFailure(err, src, progress, redact);
     }
     clearInterval(ticker);
 

@@ -126,6 +126,23 @@ export async function fetchOnce(doFetch: Get, src: EtlSourceConfig, skip: number
   return { records, total: typeof total === 'number' && Number.isFinite(total) ? total : undefined, text };
 }
 
+/**
+ * What a failed extract attempt throws: a source error with the records kept and where the retry
+ * resumes (a body that stays malformed through every try is the source's problem, not a hiccup:
+ * not retried), anything else as a storage failure.
+ */
+export function extractFailure(err: unknown, src: EtlSourceConfig, progress: { records: number; next_skip: number }, redact: (s: string) => string): Error {
+  if (err instanceof SourceError) {
+    return ApplicationFailure.create({
+      type: err.type,
+      message: `${redact(err.message)} (after ${src.attempts} tries; ${progress.records} records before it are kept and the retry resumes at skip=${progress.next_skip})`,
+      nonRetryable: !err.retryable || err.type === 'SourceMalformed',
+      details: [{ attempt: activityInfo().attempt, service: 'source', next_skip: progress.next_skip }],
+    });
+  }
+  return toApplicationFailure(err, 'Cloud Storage');
+}
+
 /** A page asked for, its answer on the way; `abort` drops it (a page behind one that failed for good). */
 export type PageRequest = { skip: number; limit: number; result: Promise<Page>; abort: AbortController };
 
@@ -259,16 +276,7 @@ export function createEtlExtract(deps: { config: Config; storage: Storage; fetch
       clearInterval(ticker);
       // keep what was fetched: the retry starts at the page that failed
       await flush(true).catch((e: unknown) => log.warn('could not store the pages fetched so far', { error: (e as Error).message }));
-      if (err instanceof SourceError) {
-        throw ApplicationFailure.create({
-          type: err.type,
-          message: `${redact(err.message)} (after ${src.attempts} tries; ${progress.records} records before it are kept and the retry resumes at skip=${progress.next_skip})`,
-          // a body that stays malformed through every try is the source's problem, not a hiccup
-          nonRetryable: !err.retryable || err.type === 'SourceMalformed',
-          details: [{ attempt: activityInfo().attempt, service: 'source', next_skip: progress.next_skip }],
-        });
-      }
-      throw toApplicationFailure(err, 'Cloud Storage');
+      throw extractFailure(err, src, progress, redact);
     }
     clearInterval(ticker);
 
