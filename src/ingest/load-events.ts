@@ -249,15 +249,8 @@ export class EventDayWriter {
   async addRows(rows: RawRow[], stop: () => boolean = () => false): Promise<void> {
     for (const row of rows) {
       const f = row.f;
-      const date = f[0].v as string;
-      if (!this.open || this.open.date !== date) {
-        if (this.open) {
-          await this.commit();
-          if (stop()) return;
-        }
-        this.open = await this.begin(date);
-      }
-      const day = this.open;
+      const day = await this.dayFor(f[0].v as string, stop);
+      if (!day) return;
       day.buffer += copyLine(this.prefix, f);
       day.rows++;
       if (day.buffer.length >= 256 * 1024) await this.flush(day);
@@ -267,17 +260,22 @@ export class EventDayWriter {
 
   /** Adds rows of one day already in COPY text (`copyLine` with this writer's `prefix`). */
   async addDayText(date: string, text: string, rows: number, stop: () => boolean = () => false): Promise<void> {
-    if (!this.open || this.open.date !== date) {
-      if (this.open) {
-        await this.commit();
-        if (stop()) return;
-      }
-      this.open = await this.begin(date);
-    }
-    const day = this.open;
+    const day = await this.dayFor(date, stop);
+    if (!day) return;
     day.buffer += text;
     day.rows += rows;
     if (day.buffer.length >= 256 * 1024) await this.flush(day);
+  }
+
+  /** The open day for `date`: a new date commits the one in flight first; undefined when `stop()` says so after that commit. */
+  private async dayFor(date: string, stop: () => boolean): Promise<OpenDay | undefined> {
+    if (this.open?.date === date) return this.open;
+    if (this.open) {
+      await this.commit();
+      if (stop()) return undefined;
+    }
+    this.open = await this.begin(date);
+    return this.open;
   }
 
   /** Commits the day in flight. */
