@@ -56,6 +56,7 @@ for (let trial = 1; trial <= TRIALS; trial++) {
       const job = await handle.result();
       record.completed = job.status === 'completed';
       const truth = await bigQueryCounts(START, END, types);
+      assert.ok(record.rowsAtCrash < truth.page_view, `the crash came mid-load (${record.rowsAtCrash} of ${truth.page_view} page_view rows in), not after it`);
       assert.deepEqual(await pgEventCounts(config, tenant, types), truth, 'PostgreSQL holds exactly what BigQuery holds');
       assert.deepEqual(job.records_processed, { ...truth, users_processed: 1, locations_processed: 3 });
       assert.equal((await getJob(pool(config), job.job_id))?.status, 'completed');
