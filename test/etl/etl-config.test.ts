@@ -39,6 +39,8 @@ describe('etl config', () => {
   const guards: [string, Record<string, unknown>, RegExp][] = [
     ['source.url not http', { source: { url: 'ftp://x/users' } }, /etl\.pipelines\.users\.source\.url: must be the http/],
     ['page_size 0', { source: { url: 'http://x/users', page_size: 0 } }, /source\.page_size: must be a whole number between 1 and 1000/],
+    ['concurrency 0', { source: { url: 'http://x/users', concurrency: 0 } }, /source\.concurrency: must be a whole number between 1 and 16/],
+    ['concurrency 17', { source: { url: 'http://x/users', concurrency: 17 } }, /source\.concurrency: must be a whole number between 1 and 16/],
     ['timeout too small', { source: { url: 'http://x/users', timeout_ms: 5 } }, /source\.timeout_ms: must be a whole number between 100/],
     ['bad header name', { source: { url: 'http://x/users', headers: { 'bad header': 'x' } } }, /source\.headers.*HTTP header name/],
     ['unknown source key', { source: { url: 'http://x/users', pagesize: 10 } }, /source.*pagesize/],
