@@ -1,22 +1,17 @@
 import type { Command } from 'commander';
-import type * as TemporalClientModule from '@temporalio/client';
 import type { Config } from '../config';
-import type * as NotifyModule from '../activities/notify';
 import type * as DepsModule from '../activities/deps';
-import type * as DescribeFailureModule from '../workflows/describe-failure';
 import type * as BackupStarterModule from '../backup/starter';
 import type * as DestinationsModule from '../backup/destinations';
 import { tablesFolder, tableBackupsFolder, folderDate } from '../backup/naming';
+import { failures, notify, temporalClient } from './lazy-modules';
 import { addConfigOption, loadCliConfig, optionDate, withClient } from './config-option';
 import { EXIT_REFUSED, fail, formatBytes } from './output';
 
 // The Temporal client, the backup family and its destinations (Cloud Storage, Box, ssh2) when a
 // command runs, not to print the help.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const temporalClient = () => require('@temporalio/client') as typeof TemporalClientModule;
-const notify = () => require('../activities/notify') as typeof NotifyModule;
 const activityDeps = () => require('../activities/deps') as typeof DepsModule;
-const failures = () => require('../workflows/describe-failure') as typeof DescribeFailureModule;
 const backupStarter = () => require('../backup/starter') as typeof BackupStarterModule;
 const destinations = () => require('../backup/destinations') as typeof DestinationsModule;
 /* eslint-enable @typescript-eslint/no-require-imports */

@@ -8,24 +8,19 @@
  */
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import type * as TemporalClientModule from '@temporalio/client';
 import type { Config } from '../config';
-import type * as NotifyModule from '../activities/notify';
 import type * as EtlDbModule from '../etl/db';
 import type * as EtlStarterModule from '../etl/starter';
 import type { EtlResult } from '../etl/workflow';
-import type * as DescribeFailureModule from '../workflows/describe-failure';
+import { failures, notify, temporalClient } from './lazy-modules';
 import { addConfigOption, loadCliConfig, withClient } from './config-option';
 import { EXIT_REFUSED, fail } from './output';
 
 // The Temporal client, the ETL starter and its database drivers (pg, SQLite) when a command runs,
 // not to print the help.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const temporalClient = () => require('@temporalio/client') as typeof TemporalClientModule;
-const notify = () => require('../activities/notify') as typeof NotifyModule;
 const etlDb = () => require('../etl/db') as typeof EtlDbModule;
 const etlStarter = () => require('../etl/starter') as typeof EtlStarterModule;
-const failures = () => require('../workflows/describe-failure') as typeof DescribeFailureModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 function out(s: string): void {

@@ -4,23 +4,20 @@
  */
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import type * as TemporalClientModule from '@temporalio/client';
 import type { Config } from '../config';
-import type * as NotifyModule from '../activities/notify';
 import type * as PostgresModule from '../postgres/client';
 import type * as IngestActivitiesModule from '../ingest/activities';
 import { availability, availabilityBreakdown, getJob, listJobs } from '../ingest/jobs-repo';
 import { JOB_STATUSES, type IngestJob, type JobStatus } from '../ingest/job';
 import type * as IngestStartModule from '../ingest/start';
 import type * as TenantsModule from '../ingest/tenants';
+import { notify, temporalClient } from './lazy-modules';
 import { addConfigOption, loadCliConfig, optionDate, withClient } from './config-option';
 import { EXIT_REFUSED, fail } from './output';
 
 // The Temporal client, pg, BigQuery (tenants) and the ingest activities when a command runs, not
 // to print the help.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const temporalClient = () => require('@temporalio/client') as typeof TemporalClientModule;
-const notify = () => require('../activities/notify') as typeof NotifyModule;
 const postgres = () => require('../postgres/client') as typeof PostgresModule;
 const ingestActivities = () => require('../ingest/activities') as typeof IngestActivitiesModule;
 const ingestStart = () => require('../ingest/start') as typeof IngestStartModule;

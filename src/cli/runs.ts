@@ -1,25 +1,22 @@
 import type { Command } from 'commander';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type * as TemporalClientModule from '@temporalio/client';
 import type * as InternalNonWorkflowModule from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config';
 import { getExport } from '../config/exports';
 import { parseRunDate, yesterday } from '../config/date';
-import type * as NotifyModule from '../activities/notify';
 import type { TransferProgress } from '../activities';
 import type * as StarterModule from '../starter';
 import type * as ExportWorkflowModule from '../export/workflow';
 import type { ExportProgress, ExportResult, ExportWorkflow } from '../export/workflow';
 import { exportWorkflowId } from '../export/naming';
 import type * as SearchAttributesModule from '../workflows/search-attributes';
+import { notify, temporalClient } from './lazy-modules';
 import { addConfigOption, optionDate, withClient } from './config-option';
 import { EXIT_REFUSED, fail, formatBytes } from './output';
 
 // The Temporal SDK and the export family's modules when a command runs, not to print the help.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const temporalClient = () => require('@temporalio/client') as typeof TemporalClientModule;
 const payloadCodec = () => require('@temporalio/common/lib/internal-non-workflow') as typeof InternalNonWorkflowModule;
-const notify = () => require('../activities/notify') as typeof NotifyModule;
 const starter = () => require('../starter') as typeof StarterModule;
 const exportWorkflow = () => require('../export/workflow') as typeof ExportWorkflowModule;
 const searchAttributes = () => require('../workflows/search-attributes') as typeof SearchAttributesModule;
