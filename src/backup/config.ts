@@ -3,6 +3,7 @@
  * of its tables) backed up to an off-site destination on a schedule. No Node built-ins here.
  */
 import { z } from 'zod';
+import { pgpBackupSchema } from '../pgp/config';
 // (no import of ../config/schema: it imports this module)
 const CONNECTION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -178,9 +179,18 @@ export const backupObjectSchema = z
     /** rows per Parquet file written by the worker */
     rows_per_file: int(1000, 100_000_000).default(5_000_000),
     enabled: z.boolean().default(true),
+    /** encrypt (and sign) every file with OpenPGP while it streams to the destination; verify and restore decrypt (src/pgp/config.ts) */
+    pgp: pgpBackupSchema.optional(),
   })
   .superRefine(
     (b, ctx) => {
+      if (b.pgp !== undefined && (b.destination as { type?: unknown } | undefined)?.type === 'box') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pgp'],
+          message: "is not available for a box destination (Box's chunked upload needs the file's size before it starts; an encrypted file's size is known only at its end): use an sftp or gcs destination",
+        });
+      }
       const format = b.format as string;
       if (b.compression === undefined || !(format in BACKUP_COMPRESSION_BY_FORMAT)) return;
       const allowed = BACKUP_COMPRESSION_BY_FORMAT[format as BackupFormat];
@@ -197,3 +207,26 @@ export const backupsSchema = z.record(z.string().regex(BACKUP_NAME_PATTERN, BACK
 
 export type BackupConfig = z.output<typeof backupSchema>;
 export type BackupDestinationConfig = BackupConfig['destination'];
+
+const has = (v: unknown) => v !== undefined && v !== '';
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Config-wide check (run by the config schema): a backup with a `pgp` block needs a key that reads
+ * it back, its own `decryption_private_key(_path)` or the top-level `pgp.decryption_private_key(_path)`.
+ */
+export function checkBackupDecryption(cfg: { backups?: unknown; pgp?: unknown }, ctx: z.RefinementCtx): void {
+  if (!isObj(cfg.backups)) return;
+  const top = isObj(cfg.pgp) ? cfg.pgp : {};
+  const topKey = has(top.decryption_private_key) || has(top.decryption_private_key_path);
+  for (const [name, b] of Object.entries(cfg.backups)) {
+    const pgp = isObj(b) ? b.pgp : undefined;
+    if (!isObj(pgp) || topKey || has(pgp.decryption_private_key) || has(pgp.decryption_private_key_path)) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['backups', name, 'pgp', 'decryption_private_key'],
+      message:
+        'required: verify and restore decrypt the backup with it (each file is encrypted to it as well as to the recipients): set it ({"env": …}) or decryption_private_key_path, or the top-level pgp.decryption_private_key',
+    });
+  }
+}

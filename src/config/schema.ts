@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { ENCRYPTION_KEYS_ENV, KEY_ID_PATTERN, parseKeyRing } from '../codec/keys';
-import { backupDestinationSchema, backupObjectSchema, backupScheduleSchema, backupsSchema } from '../backup/config';
+import { backupDestinationSchema, backupObjectSchema, backupScheduleSchema, backupsSchema, checkBackupDecryption } from '../backup/config';
 import { inboxApiSchema, inboxesSchema, inboxSchema } from '../inbox/config';
 import { ETL_STRICT_OBJECTS, etlSchema } from '../etl/config';
 import { INGEST_STRICT_OBJECTS, ingestSchema, postgresSchema } from '../ingest/config';
@@ -513,7 +513,7 @@ function resolveExports(cfg: ParsedConfig) {
 }
 
 /** Validates a raw (JSON) config and returns the resolved `Config`. */
-export const configSchema = configObjectSchema.superRefine(checkConnections, RUN_ALWAYS).transform(resolveExports);
+export const configSchema = configObjectSchema.superRefine(checkConnections, RUN_ALWAYS).superRefine(checkBackupDecryption, RUN_ALWAYS).transform(resolveExports);
 
 /** The validated config with every default filled in. */
 export type Config = z.output<typeof configSchema>;

@@ -70,7 +70,7 @@ export const pgpDeliveryObjectSchema = z.strictObject({
   suffix: suffix.default(DEFAULT_PGP_SUFFIX),
 });
 
-export const pgpDeliverySchema = pgpDeliveryObjectSchema.superRefine((p, ctx) => {
+function checkSigning(p: z.output<typeof pgpDeliveryObjectSchema>, ctx: z.RefinementCtx): void {
   const hasKey = has(p.signing_private_key) || has(p.signing_private_key_path);
   if (has(p.signing_private_key) && has(p.signing_private_key_path)) {
     ctx.addIssue({ code: 'custom', path: ['signing_private_key_path'], message: 'set either signing_private_key or signing_private_key_path, not both' });
@@ -80,6 +80,34 @@ export const pgpDeliverySchema = pgpDeliveryObjectSchema.superRefine((p, ctx) =>
   }
   if (has(p.passphrase) && !hasKey) {
     ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'is set but no signing key is: set signing_private_key or signing_private_key_path too' });
+  }
+}
+
+export const pgpDeliverySchema = pgpDeliveryObjectSchema.superRefine(checkSigning, RUN_ALWAYS);
+
+/**
+ * `backups.<name>.pgp`: an export's block, plus the key that reads the backup back (verify,
+ * restore). The backup is encrypted to the recipients and to that key, so `recipients` may be
+ * empty (a backup only we can read). Without `decryption_private_key(_path)` here, the top-level
+ * `pgp.decryption_private_key` is used; with neither, the config is refused (src/backup/config.ts).
+ */
+export const pgpBackupObjectSchema = pgpDeliveryObjectSchema.extend({
+  /** partners' (or an escrow) public keys besides our own decryption key; may be empty */
+  recipients: z.array(publicKeySource).default([]),
+  /** the private key verify and restore decrypt with, armored (normally {"env": …}); or `decryption_private_key_path` */
+  decryption_private_key: privateKeyText.optional(),
+  decryption_private_key_path: keyPath.optional(),
+  /** the decryption key's passphrase (normally {"env": …}) */
+  decryption_passphrase: z.string().min(1, 'must not be empty (leave it out for a key without passphrase)').optional(),
+});
+
+export const pgpBackupSchema = pgpBackupObjectSchema.superRefine((p, ctx) => {
+  checkSigning(p, ctx);
+  if (has(p.decryption_private_key) && has(p.decryption_private_key_path)) {
+    ctx.addIssue({ code: 'custom', path: ['decryption_private_key_path'], message: 'set either decryption_private_key or decryption_private_key_path, not both' });
+  }
+  if (has(p.decryption_passphrase) && !has(p.decryption_private_key) && !has(p.decryption_private_key_path)) {
+    ctx.addIssue({ code: 'custom', path: ['decryption_passphrase'], message: 'is set but no decryption key is: set decryption_private_key or decryption_private_key_path too' });
   }
 }, RUN_ALWAYS);
 
@@ -104,10 +132,12 @@ export const pgpInboundSchema = pgpInboundObjectSchema.superRefine((p, ctx) => {
 
 export type PgpDeliveryConfig = z.output<typeof pgpDeliverySchema>;
 export type PgpInboundConfig = z.output<typeof pgpInboundSchema>;
+export type PgpBackupConfig = z.output<typeof pgpBackupSchema>;
 
 /** For "did you mean" hints on unknown keys (STRICT_OBJECTS in src/config/schema.ts). */
 export const PGP_STRICT_OBJECTS: Record<string, { shape: object }> = {
   'exports.*.pgp': pgpDeliveryObjectSchema,
+  'backups.*.pgp': pgpBackupObjectSchema,
   pgp: pgpInboundObjectSchema,
 };
 

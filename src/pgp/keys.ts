@@ -214,6 +214,7 @@ export async function allConfiguredKeys(config: Config): Promise<{ keys: KeyInfo
   const deliveries: [string, PgpDeliveryConfig | undefined][] = [
     ...Object.entries(config.exports).map(([name, exp]): [string, PgpDeliveryConfig | undefined] => [`exports.${name}.pgp`, (exp as { pgp?: PgpDeliveryConfig }).pgp]),
     ...Object.entries(config.etl?.pipelines ?? {}).map(([name, p]): [string, PgpDeliveryConfig | undefined] => [`etl.pipelines.${name}.pgp`, (p as { pgp?: PgpDeliveryConfig }).pgp]),
+    ...Object.entries(config.backups ?? {}).map(([name, b]): [string, PgpDeliveryConfig | undefined] => [`backups.${name}.pgp`, b.pgp]),
   ];
   for (const [base, pgp] of deliveries) {
     if (!pgp) continue;
@@ -229,6 +230,17 @@ export async function allConfiguredKeys(config: Config): Promise<{ keys: KeyInfo
         collect,
       );
     }
+  }
+  // a backup's own decryption key (verify and restore read the backup with it)
+  for (const [name, b] of Object.entries(config.backups ?? {})) {
+    const pgp = b.pgp;
+    if (!pgp || (pgp.decryption_private_key === undefined && pgp.decryption_private_key_path === undefined)) continue;
+    const base = `backups.${name}.pgp`;
+    const field = pgp.decryption_private_key !== undefined ? `${base}.decryption_private_key` : `${base}.decryption_private_key_path`;
+    await loadPrivateKey({ text: pgp.decryption_private_key, path: pgp.decryption_private_key_path }, pgp.decryption_passphrase, `${base}.decryption_private_key`, `${base}.decryption_passphrase`).then(
+      async (k) => keys.push(await describeKey(k, field, 'decryption')),
+      collect,
+    );
   }
   const inbound = (config as Config & { pgp?: PgpInboundConfig }).pgp;
   if (inbound) {
