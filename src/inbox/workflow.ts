@@ -7,6 +7,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
@@ -57,6 +58,8 @@ export interface InboxBatchInput {
   inbox: string;
   batch: PendingBatch;
   settings: InboxSettings;
+  /** submit with a local activity (every poll since it exists sets it; histories from before have a remote one) */
+  local_submit?: boolean;
 }
 
 export interface InboxBatchResult {
@@ -104,12 +107,15 @@ const short = (list: string[], n = 5) => (list.length <= n ? list.join(', ') : `
 /** One batch: sign and submit (retried with backoff), then record it; a final refusal moves its files to failed/. */
 export async function InboxBatchWorkflow(input: InboxBatchInput): Promise<InboxBatchResult> {
   const { inbox, batch, settings } = input;
-  upsertSearchAttributes([
-    { key: InboxNameKey, value: inbox },
-    { key: InboxStatusKey, value: 'running' },
-  ]);
+  // the poll starts its batches with these set (one history event and one visibility write fewer per batch)
+  if (workflowInfo().typedSearchAttributes.get(InboxNameKey) === undefined) {
+    upsertSearchAttributes([
+      { key: InboxNameKey, value: inbox },
+      { key: InboxStatusKey, value: 'running' },
+    ]);
+  }
   setCurrentDetails(`Inbox **${inbox}** batch ${batch.id}: submitting ${batch.files.length} file(s): ${short(names(batch.files))}`);
-  const { inboxSubmit } = proxyActivities<InboxActivities>({
+  const submitOptions = {
     startToCloseTimeout: settings.api.timeout_ms + 10_000,
     retry: {
       initialInterval: settings.api.retry_initial_ms,
@@ -118,7 +124,12 @@ export async function InboxBatchWorkflow(input: InboxBatchInput): Promise<InboxB
       maximumAttempts: settings.api.max_attempts,
       nonRetryableErrorTypes: ['InboxApiRejected', 'InboxUnknown'],
     },
-  });
+  };
+  // The call runs as a local activity: inside the batch's first workflow task, no activity task
+  // and no second workflow task (half the batch's round trips through Temporal). Same retries,
+  // backoff and Retry-After; a longer backoff becomes a timer. Batches started without
+  // `local_submit` (before this change) replay with the (remote) activity they scheduled.
+  const { inboxSubmit } = input.local_submit ? proxyLocalActivities<InboxActivities>(submitOptions) : proxyActivities<InboxActivities>(submitOptions);
   let r: Awaited<ReturnType<typeof inboxSubmit>>;
   try {
     r = await inboxSubmit({ inbox, batchId: batch.id, files: batch.files });
@@ -166,9 +177,13 @@ async function runBatches(inbox: string, claim: InboxClaimResult, settings: Inbo
       try {
         await executeChild(InboxBatchWorkflow, {
           workflowId,
-          args: [{ inbox, batch: b, settings }],
+          args: [{ inbox, batch: b, settings, local_submit: true }],
           // a batch that succeeded can never run again under its ID; one that was terminated can
           workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+          typedSearchAttributes: [
+            { key: InboxNameKey, value: inbox },
+            { key: InboxStatusKey, value: 'running' },
+          ],
         });
         out[i] = { ...base, status: 'submitted' };
       } catch (err) {
