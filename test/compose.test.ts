@@ -102,6 +102,27 @@ void test('docker-compose config -q rejects a service with an unknown key (the c
   }
 });
 
+void test('docker-compose.yml runs the worker split: activities (lean, from the image) in `worker`, workflows in `workflows`, one task queue', () => {
+  const res = dockerCompose(['-f', composeFile, 'config', '--format', 'json']);
+  assert.equal(res.status, 0, `docker-compose config failed:\n${res.stderr}`);
+  const cfg = JSON.parse(res.stdout) as { services: Record<string, { command?: string[]; build?: unknown; environment?: Record<string, string> }> };
+  const half = (name: string) => {
+    const s = cfg.services[name];
+    assert.ok(s, `service "${name}" is missing`);
+    assert.ok(s.build, `service "${name}" is built from the Dockerfile`);
+    const cmd = s.command ?? [];
+    assert.deepEqual(cmd.slice(0, 3), ['node', 'bin/bq-sftp.js', 'worker']);
+    return { cmd, env: s.environment ?? {} };
+  };
+  const activities = half('worker');
+  const workflows = half('workflows');
+  assert.equal(activities.cmd[activities.cmd.indexOf('--only') + 1], 'activities');
+  assert.equal(workflows.cmd[workflows.cmd.indexOf('--only') + 1], 'workflows');
+  assert.equal(workflows.env.TEMPORAL_TASK_QUEUE, activities.env.TEMPORAL_TASK_QUEUE, 'both halves poll the same task queue');
+  assert.equal(workflows.env.TEMPORAL_ADDRESS, activities.env.TEMPORAL_ADDRESS);
+  assert.notEqual(workflows.cmd[workflows.cmd.indexOf('--metrics-port') + 1], activities.cmd[activities.cmd.indexOf('--metrics-port') + 1], 'each half serves its metrics on its own port');
+});
+
 void test('docker-compose.yml runs the ETL users API (compiled, port 8099) for the worker, which gets departments.csv as the data set has it', () => {
   const res = dockerCompose(['-f', composeFile, 'config', '--format', 'json']);
   assert.equal(res.status, 0, `docker-compose config failed:\n${res.stderr}`);
