@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, Transform } from 'node:stream';
+import { once } from 'node:events';
 import { activityInfo, ApplicationFailure, Context, heartbeat, log } from '@temporalio/activity';
-import type { Storage } from '@google-cloud/storage';
+import type { File, Storage } from '@google-cloud/storage';
 import type { ActivityDeps } from '../activities';
 import { parseRunDate } from '../config';
 import { permanentFailure, toApplicationFailure, withFailureMapping } from '../activities/failures';
@@ -15,6 +15,16 @@ import { isUnsupportedFormat, listDatasetTables, runExtract, tableMetadata } fro
 import { MANIFEST_NAME, folderDate, renderBackupPath, stagingPrefix, tableBackupsFolder, tablesFolder, type PathVars } from './naming';
 import type { BqField } from './parquet';
 import type * as ParquetModule from './parquet';
+import type * as PgpBackup from '../pgp/backup';
+import type { BackupPgpSummary } from '../pgp/backup';
+import { lazyFunctions } from '../activities/lazy';
+
+// OpenPGP loads only for a backup with a `pgp` block (or an encrypted backup read back).
+const { usableBackupKeys, backupReadKeys, encryptBackupFile, decryptBackupFile, isPgpError } = lazyFunctions(
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  () => require('../pgp/backup') as typeof PgpBackup,
+  ['usableBackupKeys', 'backupReadKeys', 'encryptBackupFile', 'decryptBackupFile', 'isPgpError'],
+);
 
 // The Parquet writer (hyparquet-writer) loads on first use: an idle worker, or one whose BigQuery
 // writes Parquet itself, never pays for it. `require`, not `import()`: under tsx's CommonJS hook a
@@ -63,10 +73,13 @@ export interface ExtractResult {
 }
 
 export interface BackupFile {
+  /** at the destination (`<staged name><suffix>` when encrypted) */
   name: string;
   size: number;
   sha256: string;
   md5: string;
+  /** encrypted backups (`backups.<name>.pgp`): the staged file that went in */
+  plaintext?: { name: string; bytes: number; sha256: string };
 }
 
 export interface TransferTableResult {
@@ -76,6 +89,8 @@ export interface TransferTableResult {
   files: BackupFile[];
   skipped: string[];
   bytes: number;
+  /** encrypted backups: suffix, armor, the recipients' and signer's fingerprints */
+  pgp?: BackupPgpSummary;
 }
 
 export interface BackupManifest {
@@ -94,6 +109,8 @@ export interface BackupManifest {
   bigquery_num_rows?: number;
   files: BackupFile[];
   bytes: number;
+  /** encrypted backups: how (fingerprints only); each file has its `plaintext` */
+  pgp?: BackupPgpSummary;
   job_ids: string[];
   seconds: { extract: number; parquet_writer: number };
   staging: string;
@@ -118,6 +135,8 @@ export interface VerifyTableResult {
   extra: string[];
   size_mismatches: { name: string; expected: number; actual: number }[];
   checksum_mismatches: { name: string; expected: string; actual: string }[];
+  /** encrypted backups: files that did not decrypt, or whose signature did not verify */
+  pgp_failures?: { name: string; type: string; message: string }[];
 }
 
 export interface BackupVerifyResult {
@@ -244,6 +263,72 @@ async function hashStream(source: Readable): Promise<{ bytes: number; sha256: st
   return { bytes, sha256: sha.digest('hex'), md5: md5.digest('hex') };
 }
 
+/**
+ * An encrypted backup file read once: the encrypted bytes' sha256 and, decrypted on the way (our
+ * signature checked when the backup was signed), the plaintext's bytes and sha256; or why it did
+ * not decrypt (a PgpError: tampered, foreign signature, not ours).
+ */
+async function readEncrypted(
+  dest: BackupDestination,
+  folder: string,
+  f: BackupFile,
+  keys: PgpBackup.BackupReadKeys,
+  signed: boolean,
+): Promise<{ sha256: string; plaintext?: { bytes: number; sha256: string }; failure?: { type: string; message: string } }> {
+  const source = await dest.read(folder, f.name);
+  const encrypted = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, done) {
+      encrypted.update(chunk);
+      done(null, chunk);
+    },
+  });
+  source.once('error', (e) => tap.destroy(e));
+  // decryption that stops early destroys `tap`: release the destination's read (an SFTP session) too
+  tap.once('close', () => {
+    if (!source.readableEnded) source.destroy();
+  });
+  source.pipe(tap);
+  try {
+    const p = await hashStream(decryptBackupFile(tap, keys, { fileName: dest.describe(joinRel(folder, f.name)), signed }));
+    return { sha256: encrypted.digest('hex'), plaintext: { bytes: p.bytes, sha256: p.sha256 } };
+  } catch (err) {
+    if (!isPgpError(err)) throw err;
+    // decryption stopped early: the encrypted bytes' checksum needs a read of its own
+    const h = await hashStream(await dest.read(folder, f.name));
+    return { sha256: h.sha256, failure: { type: err.type, message: err.message } };
+  }
+}
+
+/**
+ * `source` into a GCS object; when `source` fails (a file that does not decrypt fails at its end)
+ * the upload is still ended normally and the object deleted: a destroyed simple upload leaves its
+ * HTTP request waiting for the rest of the body forever (a socket per failure in the worker).
+ */
+async function uploadOrDiscard(source: Readable, file: File, signal: AbortSignal): Promise<void> {
+  const upload = file.createWriteStream({ resumable: false, validation: false });
+  const uploaded = new Promise<void>((resolve, reject) => upload.once('finish', resolve).once('error', reject));
+  uploaded.catch(() => undefined);
+  const abort = () => source.destroy(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
+  signal.addEventListener('abort', abort, { once: true });
+  let failure: unknown;
+  try {
+    for await (const chunk of source) {
+      if (!upload.write(chunk)) await once(upload, 'drain');
+    }
+  } catch (err) {
+    failure = err;
+  } finally {
+    signal.removeEventListener('abort', abort);
+  }
+  upload.end();
+  await uploaded;
+  if (failure !== undefined) {
+    await file.delete({ ignoreNotFound: true }).catch(() => undefined);
+    throw failure;
+  }
+}
+
 async function readManifest(dest: BackupDestination, folder: string): Promise<BackupManifest | undefined> {
   const entries = await dest.list(folder);
   if (!entries.some((e) => e.name === MANIFEST_NAME && e.type === 'file')) return undefined;
@@ -259,6 +344,9 @@ export function createBackupActivities(deps: ActivityDeps) {
   async function backupListTables(input: { backup: string; tables?: string[] }): Promise<BackupPlan> {
     const b = getBackup(deps, input.backup);
     const project = projectOf(deps, b);
+    // OpenPGP keys checked before anything runs: an expired or unusable key fails the backup as ConfigInvalid naming the field
+    const pgp = b.pgp;
+    if (pgp) await withFailureMapping('OpenPGP', () => usableBackupKeys(deps.config, input.backup, pgp));
     const all = await withFailureMapping('BigQuery', () => listDatasetTables(deps.bigquery, project, b.dataset));
     const wanted = input.tables?.length ? input.tables : b.tables;
     const isTable = (t: { type: string }) => t.type === 'TABLE';
@@ -416,6 +504,10 @@ export function createBackupActivities(deps: ActivityDeps) {
         updated: typeof f.metadata.updated === 'string' ? new Date(f.metadata.updated) : undefined,
       }));
     if (objects.length === 0) throw ApplicationFailure.create({ type: 'StagingEmpty', message: `nothing under gs://${input.staging_bucket}/${input.staging_prefix}: the extract left no files` });
+    // OpenPGP (backups.<name>.pgp): keys checked before a byte moves; each file goes out as <name><suffix>
+    const pgpConfig = b.pgp;
+    const pgp = pgpConfig ? await withFailureMapping('OpenPGP', () => usableBackupKeys(deps.config, input.backup, pgpConfig)) : undefined;
+    const remoteName = (n: string) => (pgpConfig ? `${n}${pgpConfig.suffix}` : n);
 
     const previous = activityInfo().heartbeatDetails as { done?: Record<string, BackupFile> } | undefined;
     const progress = { done: {} as Record<string, BackupFile>, bytes_total: objects.reduce((n, o) => n + o.size, 0), bytes_done: 0 };
@@ -424,16 +516,25 @@ export function createBackupActivities(deps: ActivityDeps) {
 
     await withFailureMapping(svc, async () => {
       const listing = new Map((await dest.list(folder)).map((e) => [e.name, e] as [string, DestEntry]));
-      const wanted = new Set(objects.map((o) => o.name));
+      const wanted = new Set(objects.map((o) => remoteName(o.name)));
       // A rerun leaves exactly this run's files: temp files of interrupted uploads, files an
       // earlier run wrote that this one does not have, and the old manifest (written last again).
       for (const [name, e] of listing) {
         if (e.type === 'file' && (dest.isTempName(name) || !wanted.has(name))) await dest.remove(folder, name);
       }
       for (const o of objects) {
+        const prev = previous?.done?.[o.name];
+        if (pgpConfig) {
+          // encrypted: only the last attempt's heartbeat knows the encrypted size of this plaintext
+          const there = listing.get(remoteName(o.name));
+          if (there?.type !== 'file' || !prev || prev.name !== remoteName(o.name) || prev.size !== there.size || prev.plaintext?.bytes !== o.size) continue;
+          progress.done[o.name] = prev;
+          progress.bytes_done += o.size;
+          skipped.push(o.name);
+          continue;
+        }
         const there = listing.get(o.name);
         if (there?.type !== 'file' || there.size !== o.size) continue;
-        const prev = previous?.done?.[o.name];
         const sameSource =
           (prev && prev.size === o.size) ||
           (o.md5 && there.md5 === o.md5) ||
@@ -464,11 +565,24 @@ export function createBackupActivities(deps: ActivityDeps) {
         const download = o.file.createReadStream({ validation: false });
         download.once('error', (e: Error) => (sourceFailure ??= e));
         const watchdog = watchForStall(download, transfer.stall_timeout_ms, o.file.name);
+        const enc = pgp && pgpConfig ? encryptBackupFile(watchdog.source, pgp, pgpConfig, { size: o.size, fileName: o.name }) : undefined;
         try {
-          const r = await dest.publish(folder, o.name, watchdog.source, {
+          const r = await dest.publish(folder, remoteName(o.name), enc?.stream ?? watchdog.source, {
             signal: AbortSignal.any([signal, watchdog.signal]),
-            size: o.size,
-            md5: o.md5,
+            // encrypted: the destination sees the OpenPGP message; the plaintext is checked before publishing
+            size: enc ? undefined : o.size,
+            md5: enc ? undefined : o.md5,
+            beforePublish: enc
+              ? () => {
+                  const p = enc.plaintext();
+                  if (p.bytes !== o.size) {
+                    throw ApplicationFailure.create({ type: 'SourceSizeMismatch', message: `read ${p.bytes} bytes of ${o.name} but the source has ${o.size}; not published, retried` });
+                  }
+                  if (o.md5 && p.md5 !== o.md5) {
+                    throw ApplicationFailure.create({ type: 'SourceChecksumMismatch', message: `md5 of ${o.name} as read (${p.md5}) differs from the source's ${o.md5}; not published, retried` });
+                  }
+                }
+              : undefined,
             mtime: o.updated,
             onProgress: (bytes) => {
               watchdog.acknowledged();
@@ -477,7 +591,13 @@ export function createBackupActivities(deps: ActivityDeps) {
               beat();
             },
           });
-          progress.done[o.name] = { name: o.name, size: r.bytes, sha256: r.sha256, md5: r.md5 };
+          progress.done[o.name] = {
+            name: remoteName(o.name),
+            size: r.bytes,
+            sha256: r.sha256,
+            md5: r.md5,
+            ...(enc ? { plaintext: { name: o.name, bytes: enc.plaintext().bytes, sha256: enc.plaintext().sha256 } } : {}),
+          };
           beat(true);
         } catch (err) {
           if (watchdog.signal.aborted && !signal.aborted) throw watchdog.signal.reason as Error;
@@ -491,7 +611,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       clearInterval(ticker);
     }
     const files = objects.map((o) => progress.done[o.name]);
-    return { table: input.table, folder, location: dest.describe(folder), files, skipped, bytes: progress.bytes_total };
+    return { table: input.table, folder, location: dest.describe(folder), files, skipped, bytes: progress.bytes_total, ...(pgp ? { pgp: pgp.summary } : {}) };
   }
 
   /** The manifest, written last; then the staging objects go and retention trims old backups. */
@@ -523,6 +643,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       ...(x.bigquery_num_rows !== undefined ? { bigquery_num_rows: x.bigquery_num_rows } : {}),
       files: t.files,
       bytes: t.bytes,
+      ...(t.pgp ? { pgp: t.pgp } : {}),
       job_ids: x.job_ids,
       seconds: x.seconds,
       staging: `gs://${x.staging_bucket}/${x.staging_prefix}`,
@@ -580,6 +701,9 @@ export function createBackupActivities(deps: ActivityDeps) {
           r.row_count = manifest.row_count;
           r.files = manifest.files.length;
           const there = new Map(listing.filter((e) => e.type === 'file').map((e) => [e.name, e]));
+          // an encrypted backup: each file is decrypted while it is read, our signature checked
+          const keys = manifest.pgp ? await backupReadKeys(deps.config, input.backup, b.pgp) : undefined;
+          if (keys) r.pgp_failures = [];
           for (const f of manifest.files) {
             const e = there.get(f.name);
             if (!e) {
@@ -588,11 +712,20 @@ export function createBackupActivities(deps: ActivityDeps) {
             }
             if (e.size !== f.size) r.size_mismatches.push({ name: f.name, expected: f.size, actual: e.size });
             state.file = f.name;
+            if (keys && f.plaintext) {
+              const h = await readEncrypted(dest, folder, f, keys, Boolean(manifest.pgp?.signer));
+              if (h.sha256 !== f.sha256) r.checksum_mismatches.push({ name: f.name, expected: f.sha256, actual: h.sha256 });
+              if (h.failure) r.pgp_failures!.push({ name: f.name, ...h.failure });
+              else if (h.plaintext?.sha256 !== f.plaintext.sha256) {
+                r.checksum_mismatches.push({ name: f.name, expected: `plaintext sha256:${f.plaintext.sha256}`, actual: `plaintext sha256:${h.plaintext?.sha256}` });
+              }
+              continue;
+            }
             const h = await hashStream(await dest.read(folder, f.name));
             if (h.sha256 !== f.sha256) r.checksum_mismatches.push({ name: f.name, expected: f.sha256, actual: h.sha256 });
           }
           r.extra = [...there.keys()].filter((n) => n !== MANIFEST_NAME && !manifest.files.some((f) => f.name === n));
-          r.ok = !r.missing.length && !r.extra.length && !r.size_mismatches.length && !r.checksum_mismatches.length;
+          r.ok = !r.missing.length && !r.extra.length && !r.size_mismatches.length && !r.checksum_mismatches.length && !r.pgp_failures?.length;
           out.push(r);
         }
         return { backup: input.backup, date, ok: out.length > 0 && out.every((t) => t.ok), location: dest.describe(tablesFolder(b.path, base)), tables: out };
@@ -634,15 +767,20 @@ export function createBackupActivities(deps: ActivityDeps) {
         const prefix = `backup-restore/${input.backup}/${date.replace(/-/g, '')}/${table}/`;
         state.step = 'copying files to GCS';
         await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
+        // an encrypted backup goes to GCS decrypted (our signature checked): a file that fails is a permanent PgpError naming it
+        const keys = manifest.pgp ? await withFailureMapping('OpenPGP', () => backupReadKeys(deps.config, input.backup, b.pgp)) : undefined;
+        const staged = (f: BackupFile) => (keys && f.plaintext ? f.plaintext.name : f.name);
         for (const f of manifest.files) {
-          await withFailureMapping('Cloud Storage', async () =>
-            pipeline(await dest.read(folder, f.name), deps.storage.bucket(bucket).file(`${prefix}${f.name}`).createWriteStream({ resumable: false, validation: false }), { signal }),
-          );
+          await withFailureMapping('Cloud Storage', async () => {
+            const read = await dest.read(folder, f.name);
+            const source = keys && f.plaintext ? decryptBackupFile(read, keys, { fileName: dest.describe(joinRel(folder, f.name)), signed: Boolean(manifest.pgp?.signer) }) : read;
+            await uploadOrDiscard(source, deps.storage.bucket(bucket).file(`${prefix}${staged(f)}`), signal);
+          });
         }
         state.step = 'load job';
         const format = BQ_FORMAT[manifest.format];
         const load: Record<string, unknown> = {
-          sourceUris: manifest.files.map((f) => `gs://${bucket}/${prefix}${f.name}`),
+          sourceUris: manifest.files.map((f) => `gs://${bucket}/${prefix}${staged(f)}`),
           destinationTable: { projectId: project, datasetId: input.to_dataset, tableId: table },
           sourceFormat: format,
           schema: { fields: manifest.schema },

@@ -54,7 +54,15 @@ export class GcsDestination implements BackupDestination {
         const r = tap.peekBytes();
         if (opts.size !== undefined && r !== opts.size) {
           done(ApplicationFailure.create({ type: 'SourceSizeMismatch', message: `read ${r} bytes of ${name} but the source has ${opts.size}; not published, retried` }));
-        } else done();
+          return;
+        }
+        try {
+          opts.beforePublish?.();
+        } catch (err) {
+          done(err as Error);
+          return;
+        }
+        done();
       },
     });
     await pipeline(source, tap.stream, check, object.createWriteStream({ resumable: false, validation: false, contentType: 'application/octet-stream' }), {

@@ -65,6 +65,7 @@ export class SftpDestination implements BackupDestination {
           if (opts.md5 && hashes.md5 !== opts.md5) {
             throw ApplicationFailure.create({ type: 'SourceChecksumMismatch', message: `md5 of ${name} as read (${hashes.md5}) differs from the source's ${opts.md5}; not published, retried` });
           }
+          opts.beforePublish?.();
         },
       });
       return { bytes: r.bytes, sha256: r.hashes.sha256, md5: r.hashes.md5 };

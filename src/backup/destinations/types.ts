@@ -21,6 +21,12 @@ export interface PublishOpts {
   md5?: string;
   /** given to the file where the destination keeps it (SFTP), so a rerun can recognise it */
   mtime?: Date;
+  /**
+   * called once the whole source was read, before the file becomes visible: throw to publish
+   * nothing (an encrypted file checks its plaintext's size and md5 here). SFTP and GCS; not Box,
+   * which takes no encrypted backups (src/backup/config.ts)
+   */
+  beforePublish?: () => void;
 }
 
 export interface Published {
