@@ -56,9 +56,4 @@ export async function* gcsLines(storage: Storage, bucket: string, name: string):
   }
 }
 
-/** A record's id as text (null when it has none usable). */
-export function recordId(rec: unknown): string | null {
-  if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return null;
-  const id = (rec as Record<string, unknown>).id;
-  return typeof id === 'number' || (typeof id === 'string' && id.trim() !== '') ? String(id) : null;
-}
+export { recordId } from './rows';

@@ -9,7 +9,6 @@
  * attempt skips it: a file already published is only read into the database, and once the rows
  * are in, only the files still missing are published.
  */
-import { StringDecoder } from 'node:string_decoder';
 import { Transform, Writable, pipeline as pipe } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
@@ -18,7 +17,7 @@ import type { Config } from '../config';
 import type { SftpPool } from '../sftp';
 import { toApplicationFailure, withFailureMapping } from '../activities/failures';
 import { watchForStall } from '../activities/stall-watchdog';
-import { getPipeline, recordId, remoteBase, etlSftp, stagedObjects } from './common';
+import { getPipeline, remoteBase, etlSftp, stagedObjects } from './common';
 import type * as PgpDelivery from '../pgp/delivery';
 import type * as PgpKeys from '../pgp/keys';
 import type { DeliveryKeys } from '../pgp/keys';
@@ -28,7 +27,8 @@ const { encryptDelivery } = lazyFunctions(() => require('../pgp/delivery') as ty
 const { usableDeliveryKeys } = lazyFunctions(() => require('../pgp/keys') as typeof PgpKeys, ['usableDeliveryKeys']);
 /* eslint-enable @typescript-eslint/no-require-imports */
 import { openEtlDb, type DlqRow, type ProcessedRow, type RawRow, type RunSink } from './db';
-import type { DeadLetter } from './transform';
+import { RowSplitter, type Row, type RowKind } from './rows';
+import { SqliteRunLoad } from './sqlite-load';
 
 export interface SaveInput {
   pipeline: string;
@@ -57,44 +57,9 @@ export interface SaveProgress {
 
 const BATCH = 2000;
 
-// The id is usually the first key and the department code the last (enrichment appends it):
-// read both off the line's ends instead of parsing 100,000 lines again; anything else is parsed.
-const LEADING_ID = /^\{"id":(?:(\d+)|"((?:[^"\\]|\\.)*)")[,}]/;
-const TRAILING_CODE = /,"department_code":(?:null|"([^"\\]*)")\}$/;
+type Kind = RowKind;
 
-function leadingId(line: string): string | null {
-  const m = LEADING_ID.exec(line);
-  if (m) return m[1] ?? (JSON.parse(`"${m[2]}"`) as string);
-  try {
-    return recordId(JSON.parse(line));
-  } catch {
-    return null; // kept as text; transform dead-letters it
-  }
-}
-
-function trailingCode(line: string): string | null | undefined {
-  if (!LEADING_ID.test(line)) return undefined;
-  const m = TRAILING_CODE.exec(line);
-  return m ? (m[1] ?? null) : undefined;
-}
-
-type Kind = 'raw' | 'processed' | 'dlq';
-
-/** A staged line as the row of its table (`n`: its line number in the file). */
-function rowOf(kind: Kind, line: string, n: number): RawRow | ProcessedRow | DlqRow {
-  if (kind === 'raw') return { line: n, id: leadingId(line), data: line };
-  if (kind === 'processed') {
-    const code = trailingCode(line);
-    if (code !== undefined) return { id: leadingId(line) ?? '', data: line, department_code: code };
-    const rec = JSON.parse(line) as Record<string, unknown>;
-    const c = rec.department_code;
-    return { id: recordId(rec) ?? '', data: line, department_code: typeof c === 'string' ? c : null };
-  }
-  const d = JSON.parse(line) as DeadLetter;
-  return { line: d.line, id: d.id, error_reason: d.error_reason, rule: d.rule, data: typeof d.record === 'string' ? d.record : JSON.stringify(d.record) };
-}
-
-function insertInto(sink: RunSink, kind: Kind): (rows: (RawRow | ProcessedRow | DlqRow)[]) => Promise<void> {
+function insertInto(sink: RunSink, kind: Kind): (rows: Row[]) => Promise<void> {
   return (rows) => (kind === 'raw' ? sink.raw(rows as RawRow[]) : kind === 'processed' ? sink.processed(rows as ProcessedRow[]) : sink.dlq(rows as DlqRow[]));
 }
 
@@ -103,21 +68,18 @@ function insertInto(sink: RunSink, kind: Kind): (rows: (RawRow | ProcessedRow | 
  * (a batch holds the stream until it is in: the database sets the pace, like the SFTP writer).
  */
 class RowTap extends Transform {
-  private decoder = new StringDecoder('utf8');
-  private rest = '';
-  private batch: (RawRow | ProcessedRow | DlqRow)[] = [];
-  lines = 0;
+  private splitter: RowSplitter;
+  private batch: Row[] = [];
   constructor(
-    private readonly kind: Kind,
-    private readonly insert: (rows: (RawRow | ProcessedRow | DlqRow)[]) => Promise<void>,
+    kind: Kind,
+    private readonly insert: (rows: Row[]) => Promise<void>,
     private readonly onDbError: (err: unknown) => void,
   ) {
     super({ highWaterMark: 1 << 20 });
+    this.splitter = new RowSplitter(kind);
   }
-  private split(text: string): void {
-    const parts = (this.rest + text).split('\n');
-    this.rest = parts.pop()!;
-    for (const line of parts) if (line !== '') this.batch.push(rowOf(this.kind, line, ++this.lines));
+  get lines(): number {
+    return this.splitter.lines;
   }
   private send(cb: () => void, fail: (err: Error) => void): void {
     const rows = this.batch;
@@ -126,7 +88,7 @@ class RowTap extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
     try {
-      this.split(this.decoder.write(chunk));
+      this.splitter.push(chunk, this.batch);
     } catch (err) {
       this.onDbError(err);
       return done(err as Error);
@@ -136,9 +98,7 @@ class RowTap extends Transform {
   }
   override _flush(done: (err?: Error | null) => void): void {
     try {
-      this.split(this.decoder.end());
-      if (this.rest !== '') this.batch.push(rowOf(this.kind, this.rest, ++this.lines));
-      this.rest = '';
+      this.splitter.end(this.batch);
     } catch (err) {
       this.onDbError(err);
       return done(err as Error);
@@ -202,7 +162,7 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
       const isPublished = (rel: string) => progress.published.some((f) => f.remote_path === remoteOf(rel));
 
       /** One staged file to SFTP; with `tap`, its lines go into the database on the way (one read for both). */
-      const publish = async (object: string, rel: string, tap?: RowTap): Promise<void> => {
+      const publish = async (object: string, rel: string, tap?: Transform): Promise<void> => {
         const remotePath = remoteOf(rel);
         const dir = remotePath.slice(0, remotePath.lastIndexOf('/'));
         const name = remotePath.slice(remotePath.lastIndexOf('/') + 1);
@@ -240,6 +200,28 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
       if (progress.rows) {
         log.info('rows already loaded by an earlier attempt', { pipeline: input.pipeline, run: input.stamp });
         for (const [, object, rel] of files) if (!isPublished(rel)) await publish(object, rel);
+      } else if (!p.database.postgres_url) {
+        // SQLite: each file is read once, to SFTP and, copied on the way, to the load thread (the
+        // run's one transaction there); committed once the three files are through
+        const load = new SqliteRunLoad({ file: p.database.sqlite_path ?? deps.config.etl.sqlite_path, pipeline: input.pipeline, runId: input.stamp });
+        try {
+          for (const [k, object, rel] of files) {
+            let dbError: Error | undefined;
+            const tap = load.tap(k, (e) => (dbError ??= e));
+            try {
+              if (isPublished(rel)) await streamPipeline(bucket.file(object).createReadStream({ validation: false }), tap, new Writable({ write: (_c, _e, cb) => cb() }));
+              else await publish(object, rel, tap);
+            } catch (err) {
+              throw dbError !== undefined ? toApplicationFailure(dbError, 'SQLite') : err;
+            }
+          }
+          progress.rows = await load.commit().catch((err: unknown) => {
+            throw toApplicationFailure(err, 'SQLite');
+          });
+          heartbeat(progress);
+        } finally {
+          await load.close();
+        }
       } else {
         // each file is read once: to SFTP and, on the way, into the run's one transaction
         const db = await withFailureMapping(dbService(), () => openEtlDb(p.database, deps.config.etl.sqlite_path));
