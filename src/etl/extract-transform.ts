@@ -16,13 +16,15 @@ import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { toApplicationFailure } from '../activities/failures';
-import { gcsLines, getPipeline, stagedObjects } from './common';
+import type { SftpPool } from '../sftp';
+import { etlSftp, gcsLines, getPipeline, stagedObjects } from './common';
 import { composeInOrder, extractFailure, pageRequester, PART_BYTES, PART_RECORDS, secretsOf, type ExtractResult, type Page, type PageRequest } from './extract';
 import { keepAliveGetter, type Get } from './http-get';
-import { appendFields, listElementTexts } from './json-slices';
+import { listElementTexts } from './json-slices';
+import { inlineStage, threadStage, type Stage } from './stage-client';
 import type { LoadedLookup } from './lookups';
-import { loadPipelineLookups, processRecord, type TransformResult } from './transform';
-import { fastAcceptFor, schemaForPipeline } from './validation';
+import { loadPipelineLookups, type TransformResult } from './transform';
+import { fastAcceptFor, hasSchemaExtension, schemaForPipeline } from './validation';
 
 export interface ExtractTransformInput {
   pipeline: string;
@@ -57,7 +59,29 @@ export function appendableColumns(lookups: LoadedLookup[]): string[] | undefined
   return new Set(keys).size === keys.length ? keys : undefined;
 }
 
-export function createEtlExtractTransform(deps: { config: Config; storage: Storage; fetch?: typeof fetch }) {
+/**
+ * Opens a pooled SFTP session for the save that follows, without waiting for it: the first
+ * connection of a worker process decrypts the key (bcrypt KDF, 0.5–1.4 s of CPU), which then
+ * happens while the parts are composed instead of at the start of the save. A failure is left for
+ * the save to report.
+ */
+export function warmSftpSession(config: Config, pool: SftpPool, connection: string): void {
+  try {
+    const { endpoint } = etlSftp(config, connection);
+    pool.withSession(endpoint, async () => undefined).catch(() => undefined);
+  } catch {
+    /* the save reports it */
+  }
+}
+
+export function createEtlExtractTransform(deps: {
+  config: Config;
+  storage: Storage;
+  fetch?: typeof fetch;
+  sftpPool?: SftpPool;
+  /** stage the records on a thread of their own when the rules allow it (default: yes) */
+  stageThread?: boolean;
+}) {
   return async function etlExtractTransform(input: ExtractTransformInput): Promise<ExtractTransformResult> {
     const p = getPipeline(deps.config, input.pipeline);
     const src = p.source;
@@ -90,183 +114,182 @@ export function createEtlExtractTransform(deps: { config: Config; storage: Stora
     if (previous?.done) return result();
 
     const lookups = await loadPipelineLookups(deps.config, input.pipeline, deps.storage);
-    const schema = schemaForPipeline(input.pipeline, p.validation);
-    const ctx = { schema, lookups, fast: fastAcceptFor(input.pipeline, p.validation), seen: new Map<string, number>() };
     const appended = appendableColumns(lookups);
-    const partPrefix: Record<Kind, string> = {
-      raw: `${objects.prefix}${objects.relative.raw.replace(/\.jsonl$/, '')}.parts/`,
-      processed: `${objects.prefix}${objects.relative.processed.replace(/\.jsonl$/, '')}.parts/`,
-      dlq: `${objects.prefix}${objects.relative.dlq.replace(/\.jsonl$/, '')}.parts/`,
-    };
-
-    const ticker = setInterval(() => heartbeat(progress), 5000);
+    // the records are staged on a thread of their own unless a rule was added in code
+    const stage =
+      deps.stageThread !== false && !hasSchemaExtension(input.pipeline)
+        ? threadStage({ pipeline: input.pipeline, rules: p.validation, lookups, appended, line: progress.records })
+        : inlineStage({ schema: schemaForPipeline(input.pipeline, p.validation), lookups, fast: fastAcceptFor(input.pipeline, p.validation), seen: new Map<string, number>() }, appended, progress.records);
     try {
-      heartbeat(progress);
-      if (previous) {
-        // the ids seen so far, from this run's stored raw lines (what the earlier attempts kept)
-        log.info('extract+transform resumes', { pipeline: input.pipeline, next_skip: previous.next_skip, parts: previous.parts.raw.length });
-        let line = 0;
-        for (const part of previous.parts.raw) {
-          for await (const text of gcsLines(deps.storage, bucketName, part)) {
-            line++;
-            try {
-              processRecord(JSON.parse(text), line, ctx);
-            } catch {
-              /* a line that is not JSON was a dead letter */
+      return await run(stage);
+    } finally {
+      await stage.close();
+    }
+
+    async function run(stage: Stage): Promise<ExtractTransformResult> {
+      const partPrefix: Record<Kind, string> = {
+        raw: `${objects.prefix}${objects.relative.raw.replace(/\.jsonl$/, '')}.parts/`,
+        processed: `${objects.prefix}${objects.relative.processed.replace(/\.jsonl$/, '')}.parts/`,
+        dlq: `${objects.prefix}${objects.relative.dlq.replace(/\.jsonl$/, '')}.parts/`,
+      };
+
+      const ticker = setInterval(() => heartbeat(progress), 5000);
+      try {
+        heartbeat(progress);
+        if (previous) {
+          // the ids seen so far, from this run's stored raw lines (what the earlier attempts kept)
+          log.info('extract+transform resumes', { pipeline: input.pipeline, next_skip: previous.next_skip, parts: previous.parts.raw.length });
+          let line = 0;
+          let batch: string[] = [];
+          const remember = () => {
+            stage.remember(batch, line - batch.length + 1);
+            batch = [];
+          };
+          for (const part of previous.parts.raw) {
+            for await (const text of gcsLines(deps.storage, bucketName, part)) {
+              line++;
+              batch.push(text);
+              if (batch.length >= 1000) remember();
             }
           }
+          remember();
         }
+      } catch (err) {
+        clearInterval(ticker);
+        throw toApplicationFailure(err, 'Cloud Storage');
       }
-    } catch (err) {
-      clearInterval(ticker);
-      throw toApplicationFailure(err, 'Cloud Storage');
-    }
 
-    // the chunk being filled: three texts, stored as three part objects once it is full
-    let chunk = { raw: '', processed: '', dlq: '', records: 0, processedN: 0, dead: 0, reasons: {} as Record<string, number>, pages: 0, startSkip: progress.next_skip, nextSkip: progress.next_skip };
-    const emptyChunk = (at: number) => ({ raw: '', processed: '', dlq: '', records: 0, processedN: 0, dead: 0, reasons: {}, pages: 0, startSkip: at, nextSkip: at });
-    let uploading: Promise<void> = Promise.resolve();
-    const flush = async (wait = false) => {
-      if (chunk.records > 0 || chunk.pages > 0) {
-        const c = chunk;
-        chunk = emptyChunk(c.nextSkip);
-        await uploading;
-        uploading = (async () => {
-          const names: Partial<Record<Kind, string>> = {};
-          const base = `${String(c.startSkip).padStart(12, '0')}.jsonl`;
-          await Promise.all(
-            KINDS.filter((k) => c[k] !== '').map(async (k) => {
-              const name = partPrefix[k] + base;
-              await bucket.file(name).save(c[k], { resumable: false, contentType: 'application/x-ndjson', validation: false });
-              names[k] = name;
-            }),
-          );
-          for (const k of KINDS) if (names[k]) progress.parts[k].push(names[k]);
-          progress.bytes += Buffer.byteLength(c.raw);
-          progress.records += c.records;
-          progress.processed += c.processedN;
-          progress.dead_lettered += c.dead;
-          for (const [r, n] of Object.entries(c.reasons)) progress.reasons[r] = (progress.reasons[r] ?? 0) + n;
-          progress.pages += c.pages;
-          progress.next_skip = c.nextSkip;
-          heartbeat(progress);
-        })();
-        uploading.catch(() => undefined); // surfaced by the next await
-      }
-      if (wait) await uploading;
-    };
-
-    /** one page's records into the chunk */
-    const take = (got: Page, text: string) => {
-      const texts = listElementTexts(text, src.records_key, got.records.length);
-      let line = linesSoFar;
-      for (let i = 0; i < got.records.length; i++) {
-        const rec = got.records[i];
-        const raw = texts ? texts[i] : JSON.stringify(rec) ?? 'null';
-        line++;
-        const isObj = rec !== null && typeof rec === 'object' && !Array.isArray(rec);
-        // appending the columns to the text is the same record only when none of them is there yet
-        const append = appended !== undefined && isObj && !appended.some((k) => Object.prototype.hasOwnProperty.call(rec, k));
-        const r = processRecord(rec, line, ctx);
-        chunk.raw += `${raw}\n`;
-        if (r.ok) {
-          chunk.processedN++;
-          const text = append ? appendFields(raw, appended.map((k) => [k, r.value[k]])) : undefined;
-          chunk.processed += `${text ?? JSON.stringify(r.value)}\n`;
-        } else {
-          const d = r.dead;
-          chunk.dead++;
-          chunk.reasons[d.rule] = (chunk.reasons[d.rule] ?? 0) + 1;
-          chunk.dlq += `{"line":${d.line},"id":${JSON.stringify(d.id)},"rule":${JSON.stringify(d.rule)},"error_reason":${JSON.stringify(d.error_reason)},"record":${raw}}\n`;
+      // the chunk being filled: its records are in the stage, stored as three part objects once it is full
+      const emptyChunk = (at: number) => ({ records: 0, chars: 0, pages: 0, startSkip: at, nextSkip: at });
+      let chunk = emptyChunk(progress.next_skip);
+      let uploading: Promise<void> = Promise.resolve();
+      const flush = async (wait = false) => {
+        if (chunk.records > 0 || chunk.pages > 0) {
+          const c = chunk;
+          chunk = emptyChunk(c.nextSkip);
+          const cutting = stage.cut(); // in order: after the chunk's records, before the next chunk's
+          cutting.catch(() => undefined); // awaited below
+          await uploading;
+          uploading = (async () => {
+            const staged = await cutting;
+            const names: Partial<Record<Kind, string>> = {};
+            const base = `${String(c.startSkip).padStart(12, '0')}.jsonl`;
+            await Promise.all(
+              KINDS.filter((k) => staged[k].length > 0).map(async (k) => {
+                const name = partPrefix[k] + base;
+                await bucket.file(name).save(staged[k], { resumable: false, contentType: 'application/x-ndjson', validation: false });
+                names[k] = name;
+              }),
+            );
+            for (const k of KINDS) if (names[k]) progress.parts[k].push(names[k]);
+            progress.bytes += staged.raw.length;
+            staged.release();
+            progress.records += staged.records;
+            progress.processed += staged.processed_n;
+            progress.dead_lettered += staged.dead;
+            for (const [r, n] of Object.entries(staged.reasons)) progress.reasons[r] = (progress.reasons[r] ?? 0) + n;
+            progress.pages += c.pages;
+            progress.next_skip = c.nextSkip;
+            heartbeat(progress);
+          })();
+          uploading.catch(() => undefined); // surfaced by the next await
         }
-      }
-      chunk.records += got.records.length;
-      linesSoFar = line;
-    };
-    // lines of the raw file so far (stored, in flight and in the chunk)
-    let linesSoFar = progress.records;
-
-    let fetchedSoFar = progress.records;
-    // one keep-alive connection through node:http (cheaper per page than fetch), ended below
-    const getter = deps.fetch ? undefined : keepAliveGetter();
-    const doFetch: Get = deps.fetch ?? getter!.get;
-    try {
-      // records asked for at `skip` (pages are full until the end, so skip = records before it)
-      const limitAt = (skip: number) => (src.max_records !== undefined ? Math.min(src.page_size, src.max_records - skip) : src.page_size);
-      const request = pageRequester({ doFetch, src, signal, pipeline: input.pipeline, redact });
-      // Up to `source.concurrency` pages in flight, taken in order: the page in hand is processed
-      // while the next ones travel (a round trip to a busy source costs more than the page's
-      // processing). The first page goes alone: it tells the total. A page that fails for good
-      // fails the attempt after the pages before it are stored; the ones after it are dropped.
-      const inFlight: PageRequest[] = [];
-      let total: number | undefined;
-      let plannedSkip = chunk.nextSkip;
-      let ended = src.max_records !== undefined && fetchedSoFar >= src.max_records;
-      const plan = () => {
-        const width = total === undefined ? 1 : src.concurrency;
-        while (!ended && inFlight.length < width) {
-          if (total !== undefined && plannedSkip >= total) break;
-          const limit = limitAt(plannedSkip);
-          if (limit <= 0) break;
-          inFlight.push(request(plannedSkip, limit));
-          plannedSkip += limit;
-        }
+        if (wait) await uploading;
       };
-      const dropAll = () => {
-        for (const r of inFlight.splice(0)) r.abort.abort();
+
+      /** one page's records into the stage: the texts the source sent for them (or serialised) */
+      const take = (got: Page, text: string) => {
+        const texts = listElementTexts(text, src.records_key, got.records.length) ?? got.records.map((rec) => JSON.stringify(rec) ?? 'null');
+        stage.take(texts, got.records);
+        chunk.records += texts.length;
+        for (const t of texts) chunk.chars += t.length + 1;
       };
+
+      let fetchedSoFar = progress.records;
+      // one keep-alive connection through node:http (cheaper per page than fetch), ended below
+      const getter = deps.fetch ? undefined : keepAliveGetter();
+      const doFetch: Get = deps.fetch ?? getter!.get;
       try {
-        plan();
-        while (inFlight.length > 0) {
-          const { skip, limit, result } = inFlight[0];
-          const got = await result;
-          inFlight.shift();
-          const nextSkip = skip + got.records.length;
-          fetchedSoFar += got.records.length;
-          if (got.total !== undefined) total = got.total;
-          ended =
-            got.records.length === 0 ||
-            (src.max_records !== undefined && fetchedSoFar >= src.max_records) ||
-            (got.total !== undefined ? nextSkip >= got.total : got.records.length < limit);
-          if (ended) dropAll();
-          else if (inFlight.length > 0 && inFlight[0].skip !== nextSkip) {
-            // a short page: the pages asked for after it start at the wrong skip; ask again from here
-            dropAll();
-            plannedSkip = nextSkip;
+        // records asked for at `skip` (pages are full until the end, so skip = records before it)
+        const limitAt = (skip: number) => (src.max_records !== undefined ? Math.min(src.page_size, src.max_records - skip) : src.page_size);
+        const request = pageRequester({ doFetch, src, signal, pipeline: input.pipeline, redact });
+        // Up to `source.concurrency` pages in flight, taken in order: the page in hand is processed
+        // while the next ones travel (a round trip to a busy source costs more than the page's
+        // processing). The first page goes alone: it tells the total. A page that fails for good
+        // fails the attempt after the pages before it are stored; the ones after it are dropped.
+        const inFlight: PageRequest[] = [];
+        let total: number | undefined;
+        let plannedSkip = chunk.nextSkip;
+        let ended = src.max_records !== undefined && fetchedSoFar >= src.max_records;
+        const plan = () => {
+          const width = total === undefined ? 1 : src.concurrency;
+          while (!ended && inFlight.length < width) {
+            if (total !== undefined && plannedSkip >= total) break;
+            const limit = limitAt(plannedSkip);
+            if (limit <= 0) break;
+            inFlight.push(request(plannedSkip, limit));
+            plannedSkip += limit;
           }
+        };
+        const dropAll = () => {
+          for (const r of inFlight.splice(0)) r.abort.abort();
+        };
+        try {
           plan();
-          take(got, got.text ?? '');
-          chunk.pages++;
-          chunk.nextSkip = nextSkip;
-          if (chunk.records >= PART_RECORDS || chunk.raw.length >= PART_BYTES) await flush();
+          while (inFlight.length > 0) {
+            const { skip, limit, result } = inFlight[0];
+            const got = await result;
+            inFlight.shift();
+            const nextSkip = skip + got.records.length;
+            fetchedSoFar += got.records.length;
+            if (got.total !== undefined) total = got.total;
+            ended =
+              got.records.length === 0 ||
+              (src.max_records !== undefined && fetchedSoFar >= src.max_records) ||
+              (got.total !== undefined ? nextSkip >= got.total : got.records.length < limit);
+            if (ended) dropAll();
+            else if (inFlight.length > 0 && inFlight[0].skip !== nextSkip) {
+              // a short page: the pages asked for after it start at the wrong skip; ask again from here
+              dropAll();
+              plannedSkip = nextSkip;
+            }
+            plan();
+            take(got, got.text ?? '');
+            chunk.pages++;
+            chunk.nextSkip = nextSkip;
+            if (chunk.records >= PART_RECORDS || chunk.chars >= PART_BYTES) await flush();
+          }
+        } finally {
+          dropAll();
+          getter?.close();
         }
-      } finally {
-        dropAll();
-        getter?.close();
+        await flush(true);
+      } catch (err) {
+        clearInterval(ticker);
+        // keep what was fetched: the retry starts at the page that failed
+        await flush(true).catch((e: unknown) => log.warn('could not store the pages fetched so far', { error: (e as Error).message }));
+        throw extractFailure(err, src, progress, redact);
       }
-      await flush(true);
-    } catch (err) {
       clearInterval(ticker);
-      // keep what was fetched: the retry starts at the page that failed
-      await flush(true).catch((e: unknown) => log.warn('could not store the pages fetched so far', { error: (e as Error).message }));
-      throw extractFailure(err, src, progress, redact);
-    }
-    clearInterval(ticker);
+      // after the compose requests below are on their way
+      const pool = deps.sftpPool;
+      if (pool) setImmediate(() => warmSftpSession(deps.config, pool, p.sftp));
 
-    // the run's three files: each kind's parts composed in order
-    try {
-      const dest: Record<Kind, string> = { raw: objects.raw, processed: objects.processed, dlq: objects.dlq };
-      await Promise.all(KINDS.map((k) => composeInOrder(deps.storage, bucketName, progress.parts[k], dest[k], partPrefix[k])));
-      // every part under the prefixes, also one an earlier attempt stored without living to heartbeat it
-      const listed = await Promise.all(KINDS.map(async (k) => (await bucket.getFiles({ prefix: partPrefix[k] }))[0].map((f) => f.name)));
-      const names = new Set([...KINDS.flatMap((k) => progress.parts[k]), ...listed.flat()]);
-      await Promise.all([...names].map((n) => bucket.file(n).delete({ ignoreNotFound: true })));
-    } catch (err) {
-      throw toApplicationFailure(err, 'Cloud Storage');
+      // the run's three files: each kind's parts composed in order
+      try {
+        const dest: Record<Kind, string> = { raw: objects.raw, processed: objects.processed, dlq: objects.dlq };
+        await Promise.all(KINDS.map((k) => composeInOrder(deps.storage, bucketName, progress.parts[k], dest[k], partPrefix[k])));
+        // every part under the prefixes, also one an earlier attempt stored without living to heartbeat it
+        const listed = await Promise.all(KINDS.map(async (k) => (await bucket.getFiles({ prefix: partPrefix[k] }))[0].map((f) => f.name)));
+        const names = new Set([...KINDS.flatMap((k) => progress.parts[k]), ...listed.flat()]);
+        await Promise.all([...names].map((n) => bucket.file(n).delete({ ignoreNotFound: true })));
+      } catch (err) {
+        throw toApplicationFailure(err, 'Cloud Storage');
+      }
+      progress.done = true;
+      heartbeat(progress);
+      if (progress.records === 0) log.warn('the source returned no records', { pipeline: input.pipeline });
+      return result();
     }
-    progress.done = true;
-    heartbeat(progress);
-    if (progress.records === 0) log.warn('the source returned no records', { pipeline: input.pipeline });
-    return result();
   };
 }

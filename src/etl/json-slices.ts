@@ -126,18 +126,32 @@ export function listElementTexts(page: string, key: string, expected: number): s
 }
 
 /**
- * An object's text with fields appended (`{"a":1}` + [["b","x"]] → `{"a":1,"b":"x"}`): the same
- * JSON as setting them on the parsed object when none of them is in it yet (the caller checks) —
- * or undefined when the text is not a non-empty object.
+ * Where an object's text can take more fields: the index of its closing brace, or undefined when
+ * the text is not a non-empty object (`{}` has no comma to add after).
  */
-export function appendFields(text: string, fields: [string, unknown][]): string | undefined {
+export function closingBrace(text: string): number | undefined {
   let end = text.length - 1;
   while (end > 0 && /\s/.test(text[end])) end--;
   if (text.charCodeAt(end) !== RBRACE || text.charCodeAt(skipWs(text, 0)) !== LBRACE) return undefined;
   let inner = end - 1;
   while (inner > 0 && /\s/.test(text[inner])) inner--;
-  if (text.charCodeAt(inner) === LBRACE) return undefined; // {} : no comma to add after
-  let out = text.slice(0, end);
+  if (text.charCodeAt(inner) === LBRACE) return undefined;
+  return end;
+}
+
+/** `,"k":v…}`: what follows an object's text up to its closing brace when `fields` are appended */
+export function appendedTail(fields: [string, unknown][]): string {
+  let out = '';
   for (const [k, v] of fields) out += `,${JSON.stringify(k)}:${JSON.stringify(v) ?? 'null'}`;
   return `${out}}`;
+}
+
+/**
+ * An object's text with fields appended (`{"a":1}` + [["b","x"]] → `{"a":1,"b":"x"}`): the same
+ * JSON as setting them on the parsed object when none of them is in it yet (the caller checks) —
+ * or undefined when the text is not a non-empty object.
+ */
+export function appendFields(text: string, fields: [string, unknown][]): string | undefined {
+  const end = closingBrace(text);
+  return end === undefined ? undefined : text.slice(0, end) + appendedTail(fields);
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Storage } from '@google-cloud/storage';
 import { parseGcsUri } from '../gcs/client';
 import type { EtlLookupConfig } from './config';
-import { getPath } from './validation';
+import type { LoadedLookup } from './enrich';
 
 /** RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF. */
 export function parseCsv(text: string): string[][] {
@@ -50,11 +50,6 @@ export class LookupError extends Error {
   }
 }
 
-export interface LoadedLookup {
-  config: EtlLookupConfig;
-  file: string;
-  table: Map<string, Record<string, string>>;
-}
 
 async function readLookupFile(file: string, storage: Storage): Promise<string> {
   if (file.startsWith('gs://')) {
@@ -98,32 +93,4 @@ export async function loadLookup(cfg: EtlLookupConfig, storage: Storage, where: 
   return { config: cfg, file: cfg.file, table };
 }
 
-function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let cur = obj;
-  for (const p of parts.slice(0, -1)) {
-    if (cur[p] === null || typeof cur[p] !== 'object') cur[p] = {};
-    cur = cur[p] as Record<string, unknown>;
-  }
-  cur[parts[parts.length - 1]] = value;
-}
-
-/**
- * Adds the lookups' columns to a valid record (in place); a missing key is a rejection when so
- * configured, and then the record is left as it was.
- */
-export function enrich(rec: Record<string, unknown>, lookups: LoadedLookup[]): { ok: true } | { ok: false; rule: string; reason: string } {
-  const additions: [string, unknown][] = [];
-  for (const l of lookups) {
-    const raw = getPath(rec, l.config.key_field);
-    const key = raw === undefined || raw === null ? '' : String(raw).trim();
-    const hit = l.table.get(key);
-    if (!hit && l.config.on_missing === 'dead_letter') {
-      const base = l.file.split('/').pop();
-      return { ok: false, rule: `${l.config.key_field}:lookup`, reason: `${l.config.key_field}: lookup — ${JSON.stringify(raw)} is not in ${base} (column "${l.config.key_column}")` };
-    }
-    for (const out of Object.keys(l.config.columns)) additions.push([out, hit ? hit[out] : null]);
-  }
-  for (const [path, value] of additions) setPath(rec, path, value);
-  return { ok: true };
-}
+export { enrich, type LoadedLookup } from './enrich';

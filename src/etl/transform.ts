@@ -10,9 +10,11 @@ import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activit
 import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { toApplicationFailure } from '../activities/failures';
-import { gcsLines, getPipeline, recordId, stagedObjects } from './common';
-import { enrich, loadLookup, LookupError, type LoadedLookup } from './lookups';
-import { fastAcceptFor, schemaForPipeline, validateRecord } from './validation';
+import { gcsLines, getPipeline, stagedObjects } from './common';
+import { loadLookup, LookupError, type LoadedLookup } from './lookups';
+import { processRecord } from './record';
+export { processRecord, type DeadLetter } from './record';
+import { fastAcceptFor, schemaForPipeline } from './validation';
 
 export interface TransformInput {
   pipeline: string;
@@ -29,13 +31,6 @@ export interface TransformResult {
   dlq_object: string;
 }
 
-export interface DeadLetter {
-  line: number;
-  id: string | null;
-  rule: string;
-  error_reason: string;
-  record: unknown;
-}
 
 async function write(stream: Writable, chunk: string): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
@@ -74,30 +69,6 @@ export async function loadPipelineLookups(config: Config, pipeline: string, stor
     }
     throw toApplicationFailure(err, 'Cloud Storage');
   }
-}
-
-/** Validates and enriches one record: a processed record, or a dead letter. */
-export function processRecord(
-  rec: unknown,
-  line: number,
-  ctx: { schema: ReturnType<typeof schemaForPipeline>; lookups: LoadedLookup[]; seen?: Map<string, number>; fast?: (rec: Record<string, unknown>) => boolean },
-): { ok: true; value: Record<string, unknown>; id: string } | { ok: false; dead: DeadLetter } {
-  const id = recordId(rec);
-  // the plain-code check answers for the records it is sure of; zod for the rest (and the reason)
-  const sure = ctx.fast !== undefined && rec !== null && typeof rec === 'object' && !Array.isArray(rec) && ctx.fast(rec as Record<string, unknown>);
-  const v = sure ? { ok: true as const, value: rec as Record<string, unknown> } : validateRecord(ctx.schema, rec);
-  if (!v.ok) return { ok: false, dead: { line, id, rule: v.rule, error_reason: v.reason, record: rec } };
-  const key = id ?? `line:${line}`;
-  const first = ctx.seen?.get(key);
-  if (first !== undefined) {
-    return { ok: false, dead: { line, id, rule: 'id:duplicate', error_reason: `id: duplicate — id ${key} was already processed from line ${first}`, record: rec } };
-  }
-  // `rec` is this line's own parse: enriched in place (enrich leaves it as it was when it fails)
-  const value = v.value;
-  const e = enrich(value, ctx.lookups);
-  if (!e.ok) return { ok: false, dead: { line, id, rule: e.rule, error_reason: e.reason, record: rec } };
-  ctx.seen?.set(key, line);
-  return { ok: true, value, id: key };
 }
 
 export function createEtlTransform(deps: { config: Config; storage: Storage }) {

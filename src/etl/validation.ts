@@ -67,6 +67,10 @@ const extensions = new Map<string, (base: UserSchema) => UserSchema>();
 export function extendUserSchema(pipeline: string, extend: (base: UserSchema) => UserSchema): void {
   extensions.set(pipeline, extend);
 }
+/** whether the pipeline's rules were extended in code (then only this thread knows them) */
+export function hasSchemaExtension(pipeline: string): boolean {
+  return extensions.has(pipeline);
+}
 export function schemaForPipeline(pipeline: string, rules: EtlValidationConfig): UserSchema {
   const base = pipelineSchema(rules);
   return extensions.get(pipeline)?.(base) ?? base;
