@@ -31,6 +31,8 @@ export async function p6(opts: { info: StackInfo; benchDir: string; rounds: numb
   const { info, benchDir, rounds, log } = opts;
   const files = opts.files ?? 1000;
   const maxParallel = opts.maxParallel ?? Number(process.env.BENCH_P6_PARALLEL || 16);
+  // the inbox default is 5; BENCH_P6_BATCH measures the trade-off (fewer, larger batches: fewer child workflows)
+  const batchSize = Number(process.env.BENCH_P6_BATCH || 5);
   const jail = info.sftp.keyUser.localRoot;
   const { uid, gid } = fs.statSync(path.join(jail, 'upload'));
   const names = Array.from({ length: files }, (_, i) => `doc-${String(i).padStart(5, '0')}.pdf`);
@@ -66,14 +68,14 @@ export async function p6(opts: { info: StackInfo; benchDir: string; rounds: numb
       host: info.sftp.host, port: info.sftp.port, directory: '/upload', host_key: info.sftp.hostKeyFingerprint, max_connections: 4,
     },
     // complete = unchanged since 1 s ago (the files were finished a minute before): no fixed 1.2 s wait
-    inboxes: { bench_p6: { path: base, stable_for: '0ms', min_age: '1s', max_parallel_batches: maxParallel, api: { url: receiver.url, secret } } },
+    inboxes: { bench_p6: { path: base, stable_for: '0ms', min_age: '1s', batch_size: batchSize, max_parallel_batches: maxParallel, api: { url: receiver.url, secret } } },
   }, 'the P6 bench config');
   const client = await clientFor(config);
   const worker = await createWorker({ config });
   const ours: number[] = [];
   const reference: number[] = [];
   let exactlyOnce = true;
-  log(`P6: ${files} finished files in an inbox until all are submitted (batches of 5, ${maxParallel} at a time) vs \`sftp -b\` renaming them (${rounds} rounds)`);
+  log(`P6: ${files} finished files in an inbox until all are submitted (batches of ${batchSize}, ${maxParallel} at a time) vs \`sftp -b\` renaming them (${rounds} rounds)`);
   try {
     await worker.runUntil((async () => {
       for (let r = 0; r < rounds; r++) {
@@ -105,7 +107,7 @@ export async function p6(opts: { info: StackInfo; benchDir: string; rounds: numb
   }
   return {
     files,
-    batch_size: 5,
+    batch_size: batchSize,
     max_parallel_batches: maxParallel,
     ours_s: stat(ours),
     openssh_s: stat(reference),
