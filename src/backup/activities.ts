@@ -11,6 +11,7 @@ import { objectReaderFor } from '../gcs/ranged-reader';
 import { watchForStall } from '../activities/stall-watchdog';
 import type { BackupConfig } from './config';
 import { joinRel, openDestination, type BackupDestination, type DestEntry } from './destinations';
+import { checkSourceRead } from './destinations/hashing';
 import { isUnsupportedFormat, listDatasetTables, runExtract, tableMetadata } from './bigquery';
 import { MANIFEST_NAME, folderDate, renderBackupPath, stagingPrefix, tableBackupsFolder, tablesFolder, type PathVars } from './naming';
 import type { BqField } from './parquet';
@@ -572,17 +573,7 @@ export function createBackupActivities(deps: ActivityDeps) {
             // encrypted: the destination sees the OpenPGP message; the plaintext is checked before publishing
             size: enc ? undefined : o.size,
             md5: enc ? undefined : o.md5,
-            beforePublish: enc
-              ? () => {
-                  const p = enc.plaintext();
-                  if (p.bytes !== o.size) {
-                    throw ApplicationFailure.create({ type: 'SourceSizeMismatch', message: `read ${p.bytes} bytes of ${o.name} but the source has ${o.size}; not published, retried` });
-                  }
-                  if (o.md5 && p.md5 !== o.md5) {
-                    throw ApplicationFailure.create({ type: 'SourceChecksumMismatch', message: `md5 of ${o.name} as read (${p.md5}) differs from the source's ${o.md5}; not published, retried` });
-                  }
-                }
-              : undefined,
+            beforePublish: enc ? () => checkSourceRead(o.name, { size: o.size, md5: o.md5 }, enc.plaintext()) : undefined,
             mtime: o.updated,
             onProgress: (bytes) => {
               watchdog.acknowledged();

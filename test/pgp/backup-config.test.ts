@@ -9,6 +9,7 @@ import { validateConfig, type Config } from '../../src/config';
 import { usableBackupKeys } from '../../src/pgp/backup';
 import { allConfiguredKeys } from '../../src/pgp/keys';
 import { gpgParty } from './gpg';
+import { checkSourceRead } from '../../src/backup/destinations/hashing';
 
 const us = gpgParty('us', { passphrase: 'bk-sign' });
 const vault = gpgParty('vault', { passphrase: 'bk-vault' });
@@ -101,4 +102,12 @@ test('pgp check lists a backup\'s recipients, signing key and decryption key', a
       ['backups.nightly.pgp.decryption_private_key', 'decryption', vault.fingerprint],
     ],
   );
+});
+
+test('what was read of a staged file (the plaintext of an encrypted one) must be the object: each mismatch alone is refused', () => {
+  const ok = { bytes: 10, md5: 'aa' };
+  checkSourceRead('p.parquet', { size: 10, md5: 'aa' }, ok);
+  checkSourceRead('p.parquet', {}, ok);
+  assert.throws(() => checkSourceRead('p.parquet', { size: 11, md5: 'aa' }, ok), (e: Error & { type?: string }) => e.type === 'SourceSizeMismatch' && /read 10 bytes of p\.parquet but the source has 11/.test(e.message));
+  assert.throws(() => checkSourceRead('p.parquet', { size: 10, md5: 'bb' }, ok), (e: Error & { type?: string }) => e.type === 'SourceChecksumMismatch' && /md5 of p\.parquet as read \(aa\) differs from the source's bb/.test(e.message));
 });

@@ -22,6 +22,12 @@ import { localSftpPath, storage, withWorker } from '../helpers/export';
 import { sha256, stack, uniqueId } from '../helpers/stack';
 import { BACKUP_DEMO_DATASET, backupTestConfig, ensurePyarrow, readParquet } from '../backup/helpers';
 import { gpgParty, trust, validSigners } from './gpg';
+import { Readable } from 'node:stream';
+import type { ActivityDeps } from '../../src/activities';
+import { openDestination } from '../../src/backup/destinations';
+import { checkSourceRead } from '../../src/backup/destinations/hashing';
+import { encryptBackupFile, usableBackupKeys } from '../../src/pgp/backup';
+import { SftpPool } from '../../src/sftp';
 
 const DATE = '2025-04-04';
 const TABLES = ['customers_intl', 'orders'];
@@ -171,6 +177,44 @@ describe('backups with OpenPGP', () => {
       client.workflow.execute(BackupVerifyWorkflow, { taskQueue: config.temporal.task_queue, workflowId: `${backupVerifyWorkflowId(name, DATE)}-${uniqueId('v')}`, args: [{ backup: name, date: DATE }] }),
     );
     assert.equal(ok.ok, true, JSON.stringify(ok));
+  });
+
+  test('an encrypted file whose plaintext is not the staged object (short read) is never published (SFTP); GCS checks the same hook before an object exists', async () => {
+    const pool = new SftpPool();
+    try {
+      const { config, name } = backupTestConfig({ destination: { type: 'sftp' }, pgp: pgpBlock([]) });
+      const b = config.backups[name];
+      const keys = await usableBackupKeys(config, name, b.pgp!);
+      const dest = openDestination({ config, sftpPool: pool, storage: storage() } as unknown as ActivityDeps, name, b);
+      // the staged object has 10 bytes; the read ended after 9 without an error
+      const enc = encryptBackupFile(Readable.from([Buffer.from('123456789')]), keys, b.pgp!, { size: 10, fileName: 'part-00000.parquet' });
+      await assert.rejects(
+        dest.publish('short', 'part-00000.parquet.pgp', enc.stream, {
+          signal: new AbortController().signal,
+          onProgress: () => undefined,
+          beforePublish: () => checkSourceRead('part-00000.parquet', { size: 10 }, enc.plaintext()),
+        }),
+        // (the SFTP layer wraps it: an upload error whose cause is the mismatch)
+        (e: Error & { cause?: { type?: string } }) => e.cause?.type === 'SourceSizeMismatch' && /read 9 bytes of part-00000\.parquet but the source has 10/.test(e.message),
+      );
+      assert.deepEqual((await dest.list('short')).map((e) => e.name), [], 'nothing published, no .partial left');
+    } finally {
+      await pool.closeAll();
+    }
+    // GCS: the hook runs before the upload completes. (An empty source: once an upload has started,
+    // a failed one leaves the client's HTTP request open until the server drops it, which would keep
+    // this test process alive; the encrypted GCS path is the same call.)
+    const { config, name } = backupTestConfig({ destination: { type: 'gcs', bucket: BACKUP_OFFSITE_BUCKET }, path: 'short/{backup}/{table}/{date}/', pgp: pgpBlock([]) });
+    const gcs = openDestination({ config, storage: storage() } as unknown as ActivityDeps, name, config.backups[name]);
+    await assert.rejects(
+      gcs.publish(`short/${name}`, 'part-00000.parquet.pgp', Readable.from([]), {
+        signal: new AbortController().signal,
+        onProgress: () => undefined,
+        beforePublish: () => checkSourceRead('part-00000.parquet', { size: 10 }, { bytes: 0 }),
+      }),
+      (e: Error & { type?: string }) => e.type === 'SourceSizeMismatch',
+    );
+    assert.deepEqual(await gcs.list(`short/${name}`), [], 'no object');
   });
 
   test('an expired recipient key: the backup fails as ConfigInvalid naming the field; nothing is written', async () => {

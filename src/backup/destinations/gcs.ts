@@ -1,10 +1,9 @@
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Storage } from '@google-cloud/storage';
 import type { BackupDestination, DestEntry, PublishOpts, Published } from './types';
 import { joinRel } from './types';
-import { hashingTap } from './hashing';
+import { checkSourceRead, hashingTap } from './hashing';
 
 /**
  * Backups to another GCS bucket (or project). An object becomes visible only when its upload
@@ -51,12 +50,8 @@ export class GcsDestination implements BackupDestination {
         done(null, chunk);
       },
       flush(done) {
-        const r = tap.peekBytes();
-        if (opts.size !== undefined && r !== opts.size) {
-          done(ApplicationFailure.create({ type: 'SourceSizeMismatch', message: `read ${r} bytes of ${name} but the source has ${opts.size}; not published, retried` }));
-          return;
-        }
         try {
+          checkSourceRead(name, { size: opts.size }, { bytes: tap.peekBytes() });
           opts.beforePublish?.();
         } catch (err) {
           done(err as Error);

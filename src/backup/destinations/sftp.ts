@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { SFTPWrapper } from 'ssh2';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../../config';
 import { isSftpError, joinRemote, type SftpEndpoint, type SftpPool, type SftpSession } from '../../sftp';
 import type { BackupDestination, DestEntry, PublishOpts, Published } from './types';
+import { checkSourceRead } from './hashing';
 
 /** Backups to an SFTP server by connection name: pipelined writes, `<name>.partial` renamed into place. */
 export class SftpDestination implements BackupDestination {
@@ -59,12 +59,7 @@ export class SftpDestination implements BackupDestination {
         concurrency: this.settings.transfer.requests_in_flight,
         onProgress: opts.onProgress,
         verify: ({ bytes, hashes }) => {
-          if (opts.size !== undefined && bytes !== opts.size) {
-            throw ApplicationFailure.create({ type: 'SourceSizeMismatch', message: `read ${bytes} bytes of ${name} but the source has ${opts.size}; not published, retried` });
-          }
-          if (opts.md5 && hashes.md5 !== opts.md5) {
-            throw ApplicationFailure.create({ type: 'SourceChecksumMismatch', message: `md5 of ${name} as read (${hashes.md5}) differs from the source's ${opts.md5}; not published, retried` });
-          }
+          checkSourceRead(name, opts, { bytes, md5: hashes.md5 });
           opts.beforePublish?.();
         },
       });
