@@ -28,6 +28,9 @@ import { openDestination } from '../../src/backup/destinations';
 import { checkSourceRead } from '../../src/backup/destinations/hashing';
 import { encryptBackupFile, usableBackupKeys } from '../../src/pgp/backup';
 import { SftpPool } from '../../src/sftp';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { buildActivityDeps } from '../../src/activities/deps';
+import { createBackupActivities, type ExtractResult, type TransferTableResult } from '../../src/backup/activities';
 
 const DATE = '2025-04-04';
 const TABLES = ['customers_intl', 'orders'];
@@ -177,6 +180,38 @@ describe('backups with OpenPGP', () => {
       client.workflow.execute(BackupVerifyWorkflow, { taskQueue: config.temporal.task_queue, workflowId: `${backupVerifyWorkflowId(name, DATE)}-${uniqueId('v')}`, args: [{ backup: name, date: DATE }] }),
     );
     assert.equal(ok.ok, true, JSON.stringify(ok));
+  });
+
+  test('a retried transfer skips the encrypted files its last heartbeat recorded; without that record it encrypts them again', async () => {
+    const table = 'customers_intl';
+    const { config, name } = backupTestConfig({ destination: { type: 'sftp' }, tables: [table], pgp: pgpBlock([]) });
+    const deps = buildActivityDeps(config);
+    try {
+      const acts = createBackupActivities(deps);
+      const x = (await new MockActivityEnvironment().run(acts.backupExtractTable, { backup: name, date: DATE, table })) as ExtractResult;
+      const input = { backup: name, date: DATE, table, staging_bucket: x.staging_bucket, staging_prefix: x.staging_prefix };
+      const env1 = new MockActivityEnvironment();
+      const beats: unknown[] = [];
+      env1.on('heartbeat', (d: unknown) => beats.push(structuredClone(d)));
+      const first = (await env1.run(acts.backupTransferTable, input)) as TransferTableResult;
+      assert.deepEqual(first.files.map((f) => f.name), ['part-00000.parquet.pgp']);
+      const file = path.join(localSftpPath(config.sftp!.directory), 'GCP/bigquery', BACKUP_DEMO_DATASET, table, DATE, 'part-00000.parquet.pgp');
+      const bytes = fs.readFileSync(file);
+
+      const resumed = (await new MockActivityEnvironment({ heartbeatDetails: beats.at(-1), attempt: 2 }).run(acts.backupTransferTable, input)) as TransferTableResult;
+      assert.deepEqual(resumed.skipped, ['part-00000.parquet'], 'the heartbeat knows the encrypted size of this plaintext');
+      assert.deepEqual(resumed.files, first.files);
+      assert.ok(fs.readFileSync(file).equals(bytes), 'not written again');
+
+      const fresh = (await new MockActivityEnvironment({ attempt: 3 }).run(acts.backupTransferTable, input)) as TransferTableResult;
+      assert.deepEqual(fresh.skipped, [], 'no record of the encrypted size: encrypted and published again');
+      assert.deepEqual(fresh.files[0].plaintext, first.files[0].plaintext);
+      const again = fs.readFileSync(file);
+      assert.ok(!again.equals(bytes), 'a new OpenPGP message (new session key)');
+      assert.equal(sha256(gpgDecrypt(vault, again).plaintext), first.files[0].plaintext!.sha256);
+    } finally {
+      await deps.sftpPool.closeAll();
+    }
   });
 
   test('an encrypted file whose plaintext is not the staged object (short read) is never published (SFTP); GCS checks the same hook before an object exists', async () => {
