@@ -32,7 +32,7 @@ export async function pgpCheckReport(config: Parameters<typeof PgpKeysModule.all
 
 /** `bq-sftp pgp check`: load every configured OpenPGP key, print fingerprints and expiry. */
 export function registerPgpCommands(program: Command, io: CliIo = processIo()): void {
-  const pgp = program.command('pgp').description('OpenPGP keys of encrypted deliveries (exports.<name>.pgp) and of inbound files (pgp)');
+  const pgp = program.command('pgp').description('OpenPGP keys of encrypted deliveries (exports.<name>.pgp, etl.pipelines.<name>.pgp, backups.<name>.pgp) and of inbound files (pgp)');
   addConfigOption(
     pgp
       .command('check')
@@ -48,7 +48,7 @@ export function registerPgpCommands(program: Command, io: CliIo = processIo()): 
       if (opts.json) {
         printJson(io, { valid: report.problems.length === 0, ...report });
       } else if (report.keys.length === 0 && report.problems.length === 0) {
-        printLine(io, 'no OpenPGP keys configured (exports.<name>.pgp, pgp)');
+        printLine(io, 'no OpenPGP keys configured (exports.<name>.pgp, etl.pipelines.<name>.pgp, backups.<name>.pgp, pgp)');
       } else {
         for (const k of report.keys) {
           const expiry = k.expires ? `expires ${k.expires.slice(0, 10)} (${k.status === 'expired' ? 'EXPIRED' : `${k.days_left} days left`})` : 'never expires';

@@ -5,6 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { validateConfig, type Config } from '../../src/config';
 import { usableBackupKeys } from '../../src/pgp/backup';
 import { allConfiguredKeys } from '../../src/pgp/keys';
@@ -110,4 +114,24 @@ test('what was read of a staged file (the plaintext of an encrypted one) must be
   checkSourceRead('p.parquet', {}, ok);
   assert.throws(() => checkSourceRead('p.parquet', { size: 11, md5: 'aa' }, ok), (e: Error & { type?: string }) => e.type === 'SourceSizeMismatch' && /read 10 bytes of p\.parquet but the source has 11/.test(e.message));
   assert.throws(() => checkSourceRead('p.parquet', { size: 10, md5: 'bb' }, ok), (e: Error & { type?: string }) => e.type === 'SourceChecksumMismatch' && /md5 of p\.parquet as read \(aa\) differs from the source's bb/.test(e.message));
+});
+
+test('bq-sftp pgp check (a real process) prints a backup\'s keys and exits 2 naming an expired recipient of it', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bqsftp-bk-pgp-cli-'));
+  try {
+    const run = (pgp: Record<string, unknown>) => {
+      const file = path.join(tmp, `c-${Math.random().toString(36).slice(2)}.json`);
+      fs.writeFileSync(file, JSON.stringify(raw(pgp)));
+      return spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/bq-sftp.js'), 'pgp', 'check', '--config', file], { encoding: 'utf8' });
+    };
+    const good = run(ok);
+    assert.equal(good.status, 0, good.stderr);
+    for (const fpr of [partner.fingerprint, us.fingerprint, vault.fingerprint]) assert.match(good.stdout, new RegExp(fpr));
+    assert.match(good.stdout, /backups\.nightly\.pgp\.decryption_private_key/);
+    const bad = run({ ...ok, recipients: [expired.publicArmored] });
+    assert.equal(bad.status, 2, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, new RegExp(`backups\\.nightly\\.pgp\\.recipients\\[0\\]: the recipient key ${expired.fingerprint} expired`));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
