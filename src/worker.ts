@@ -11,6 +11,7 @@ import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metr
 import { connectWorkerConnection, type TemporalSettings } from './temporal/connection';
 import { dataConverterFor } from './codec/data-converter';
 import { migrateIngestOnStart } from './ingest/migrate-on-start';
+import { applyHeapGrowth } from './temporal/heap-growth';
 
 /**
  * What a worker process runs: both (the default), or one half, so transfers can run in processes
@@ -127,6 +128,7 @@ export interface RunWorkerOptions {
 }
 
 export async function runWorker(config: Config, role: WorkerRole = 'all', runOpts: RunWorkerOptions = {}): Promise<void> {
+  applyHeapGrowth();
   const prom = config.metrics.prometheus;
   const metricsPort = runOpts.metricsPort ?? prom?.port;
   let metricsServer: MetricsServer | undefined;
