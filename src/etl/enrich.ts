@@ -3,7 +3,7 @@
  * the record-staging thread imports it.
  */
 import type { EtlLookupConfig } from './config';
-import { getPath } from './validation';
+import { getPath, pathParts } from './validation';
 
 export interface LoadedLookup {
   config: EtlLookupConfig;
@@ -12,13 +12,22 @@ export interface LoadedLookup {
 }
 
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
+  const parts = pathParts(path);
   let cur = obj;
-  for (const p of parts.slice(0, -1)) {
+  for (let i = 0; i < parts.length - 1; i++) {
+    const p = parts[i];
     if (cur[p] === null || typeof cur[p] !== 'object') cur[p] = {};
     cur = cur[p] as Record<string, unknown>;
   }
   cur[parts[parts.length - 1]] = value;
+}
+
+// the output columns of a lookup's config, listed once
+const outputs = new WeakMap<object, string[]>();
+function outputColumns(config: EtlLookupConfig): string[] {
+  let keys = outputs.get(config);
+  if (keys === undefined) outputs.set(config, (keys = Object.keys(config.columns)));
+  return keys;
 }
 
 /**
@@ -35,7 +44,7 @@ export function enrich(rec: Record<string, unknown>, lookups: LoadedLookup[]): {
       const base = l.file.split('/').pop();
       return { ok: false, rule: `${l.config.key_field}:lookup`, reason: `${l.config.key_field}: lookup — ${JSON.stringify(raw)} is not in ${base} (column "${l.config.key_column}")` };
     }
-    for (const out of Object.keys(l.config.columns)) additions.push([out, hit ? hit[out] : null]);
+    for (const out of outputColumns(l.config)) additions.push([out, hit ? hit[out] : null]);
   }
   for (const [path, value] of additions) setPath(rec, path, value);
   return { ok: true };

@@ -79,7 +79,11 @@ export function createEtlExtractTransform(deps: {
   storage: Storage;
   fetch?: typeof fetch;
   sftpPool?: SftpPool;
-  /** stage the records on a thread of their own when the rules allow it (default: yes) */
+  /**
+   * stage the records on a thread of their own when the rules allow it (default: no; or
+   * BQSFTP_ETL_STAGE_THREAD=1): in bench P8 it about doubled the worker's CPU per record (a second
+   * isolate's parse, JIT and collections) for no gain in time on a 2-core machine
+   */
   stageThread?: boolean;
 }) {
   return async function etlExtractTransform(input: ExtractTransformInput): Promise<ExtractTransformResult> {
@@ -115,9 +119,9 @@ export function createEtlExtractTransform(deps: {
 
     const lookups = await loadPipelineLookups(deps.config, input.pipeline, deps.storage);
     const appended = appendableColumns(lookups);
-    // the records are staged on a thread of their own unless a rule was added in code
+    // the records are staged here, or (opt-in) on a thread of their own unless a rule was added in code
     const stage =
-      deps.stageThread !== false && !hasSchemaExtension(input.pipeline)
+      (deps.stageThread ?? process.env.BQSFTP_ETL_STAGE_THREAD === '1') && !hasSchemaExtension(input.pipeline)
         ? threadStage({ pipeline: input.pipeline, rules: p.validation, lookups, appended, line: progress.records })
         : inlineStage({ schema: schemaForPipeline(input.pipeline, p.validation), lookups, fast: fastAcceptFor(input.pipeline, p.validation), seen: new Map<string, number>() }, appended, progress.records);
     try {

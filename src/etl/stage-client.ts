@@ -1,9 +1,9 @@
 /**
- * Where the one-pass extract stages its records (stager.ts): on a thread of its own when the
- * pipeline's rules are all in its config, so parsing each record, validating, enriching and
- * encoding the three texts (more CPU than fetching and parsing the pages) run beside the fetching
- * instead of between the pages; on the activity's thread when a rule was added in code
- * (`extendUserSchema`, which only this thread knows). Both give the same bytes: the thread parses
+ * Where the one-pass extract stages its records (stager.ts): on the activity's thread (the
+ * default), or, opted in, on a thread of its own when the pipeline's rules are all in its config,
+ * so parsing each record, validating, enriching and encoding the three texts run beside the
+ * fetching instead of between the pages (a rule added in code with `extendUserSchema` is known only
+ * to this thread). Opt-in because the second isolate costs more CPU than it moves (bench P8). Both give the same bytes: the thread parses
  * each record from the text the source sent for it, which is the same record as the page's parse.
  */
 import path from 'node:path';

@@ -8,9 +8,20 @@
 import { z } from 'zod';
 import type { EtlValidationConfig } from './config';
 
+const splitPaths = new Map<string, string[]>();
+/** `a.b.c` → ['a', 'b', 'c'], split once per path (it is asked for every record) */
+export function pathParts(path: string): string[] {
+  let parts = splitPaths.get(path);
+  if (parts === undefined) {
+    parts = path.split('.');
+    if (splitPaths.size < 1000) splitPaths.set(path, parts);
+  }
+  return parts;
+}
+
 export function getPath(obj: unknown, path: string): unknown {
   let cur: unknown = obj;
-  for (const part of path.split('.')) {
+  for (const part of pathParts(path)) {
     if (cur === null || typeof cur !== 'object') return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
