@@ -200,9 +200,10 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
       if (progress.rows) {
         log.info('rows already loaded by an earlier attempt', { pipeline: input.pipeline, run: input.stamp });
         for (const [, object, rel] of files) if (!isPublished(rel)) await publish(object, rel);
-      } else if (!p.database.postgres_url && process.env.BQSFTP_ETL_SQLITE_THREAD !== '0') {
-        // SQLite: each file is read once, to SFTP and, copied on the way, to the load thread (the
-        // run's one transaction there); committed once the three files are through
+      } else if (!p.database.postgres_url && process.env.BQSFTP_ETL_SQLITE_THREAD === '1') {
+        // SQLite on its own thread (opt-in, BQSFTP_ETL_SQLITE_THREAD=1; see sqlite-load.ts): each
+        // file is read once, to SFTP and, copied on the way, to the load thread (the run's one
+        // transaction there); committed once the three files are through
         const load = new SqliteRunLoad({ file: p.database.sqlite_path ?? deps.config.etl.sqlite_path, pipeline: input.pipeline, runId: input.stamp });
         try {
           for (const [k, object, rel] of files) {
