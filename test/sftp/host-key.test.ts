@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describeHostKey, fingerprintOf, keyTypeOf, parseHostKeyPin, SftpError } from '../../src/sftp';
 import { stack } from '../helpers/stack';
+import { stackLayout } from '../../src/stack/layout';
 
 const info = stack();
-const pubLine = fs.readFileSync(path.resolve(__dirname, '../../.stack/sshd/ssh_host_ed25519_key.pub'), 'utf8');
+const pubLine = fs.readFileSync(path.join(stackLayout().stateDir, 'sshd', 'ssh_host_ed25519_key.pub'), 'utf8');
 const blob = Buffer.from(pubLine.split(/\s+/)[1], 'base64');
 
 void describe('host keys', () => {

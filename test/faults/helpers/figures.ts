@@ -4,8 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { stackLayout } from '../../../src/stack/layout';
 
-const FILE = path.resolve(__dirname, '../../../.stack/logs/fault-figures.jsonl');
+const FILE = path.join(stackLayout().logsDir, 'fault-figures.jsonl');
 
 export function reportFigures(caseId: string, figures: Record<string, unknown>): void {
   const line = `${caseId}: ${Object.entries(figures)

@@ -9,8 +9,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../helpers/ports';
+import { stackLayout } from '../../../src/stack/layout';
 
-const SHARED_CONFIG = path.resolve(__dirname, '../../../.stack/sshd/sshd_config');
+const SHARED_CONFIG = path.join(stackLayout().stateDir, 'sshd', 'sshd_config');
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
