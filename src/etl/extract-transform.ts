@@ -21,10 +21,10 @@ import { etlSftp, gcsLines, getPipeline, stagedObjects } from './common';
 import { composeInOrder, extractFailure, pageRequester, PART_BYTES, PART_RECORDS, secretsOf, type ExtractResult, type Page, type PageRequest } from './extract';
 import { keepAliveGetter, type Get } from './http-get';
 import { listElementTexts } from './json-slices';
-import { inlineStage, threadStage, type Stage } from './stage-client';
+import { inlineStage, type Stage } from './stage-client';
 import type { LoadedLookup } from './lookups';
 import { loadPipelineLookups, type TransformResult } from './transform';
-import { fastAcceptFor, hasSchemaExtension, schemaForPipeline } from './validation';
+import { fastAcceptFor, schemaForPipeline } from './validation';
 
 export interface ExtractTransformInput {
   pipeline: string;
@@ -79,12 +79,6 @@ export function createEtlExtractTransform(deps: {
   storage: Storage;
   fetch?: typeof fetch;
   sftpPool?: SftpPool;
-  /**
-   * stage the records on a thread of their own when the rules allow it (default: no; or
-   * BQSFTP_ETL_STAGE_THREAD=1): in bench P8 it about doubled the worker's CPU per record (a second
-   * isolate's parse, JIT and collections) for no gain in time on a 2-core machine
-   */
-  stageThread?: boolean;
 }) {
   return async function etlExtractTransform(input: ExtractTransformInput): Promise<ExtractTransformResult> {
     const p = getPipeline(deps.config, input.pipeline);
@@ -119,11 +113,7 @@ export function createEtlExtractTransform(deps: {
 
     const lookups = await loadPipelineLookups(deps.config, input.pipeline, deps.storage);
     const appended = appendableColumns(lookups);
-    // the records are staged here, or (opt-in) on a thread of their own unless a rule was added in code
-    const stage =
-      (deps.stageThread ?? process.env.BQSFTP_ETL_STAGE_THREAD === '1') && !hasSchemaExtension(input.pipeline)
-        ? threadStage({ pipeline: input.pipeline, rules: p.validation, lookups, appended, line: progress.records })
-        : inlineStage({ schema: schemaForPipeline(input.pipeline, p.validation), lookups, fast: fastAcceptFor(input.pipeline, p.validation), seen: new Map<string, number>() }, appended, progress.records);
+    const stage = inlineStage({ schema: schemaForPipeline(input.pipeline, p.validation), lookups, fast: fastAcceptFor(input.pipeline, p.validation), seen: new Map<string, number>() }, appended, progress.records);
     try {
       return await run(stage);
     } finally {

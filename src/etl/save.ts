@@ -28,7 +28,6 @@ const { usableDeliveryKeys } = lazyFunctions(() => require('../pgp/keys') as typ
 /* eslint-enable @typescript-eslint/no-require-imports */
 import { openEtlDb, type DlqRow, type ProcessedRow, type RawRow, type RunSink } from './db';
 import { RowSplitter, type Row, type RowKind } from './rows';
-import { SqliteRunLoad } from './sqlite-load';
 
 export interface SaveInput {
   pipeline: string;
@@ -200,29 +199,6 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
       if (progress.rows) {
         log.info('rows already loaded by an earlier attempt', { pipeline: input.pipeline, run: input.stamp });
         for (const [, object, rel] of files) if (!isPublished(rel)) await publish(object, rel);
-      } else if (!p.database.postgres_url && process.env.BQSFTP_ETL_SQLITE_THREAD === '1') {
-        // SQLite on its own thread (opt-in, BQSFTP_ETL_SQLITE_THREAD=1; see sqlite-load.ts): each
-        // file is read once, to SFTP and, copied on the way, to the load thread (the run's one
-        // transaction there); committed once the three files are through
-        const load = new SqliteRunLoad({ file: p.database.sqlite_path ?? deps.config.etl.sqlite_path, pipeline: input.pipeline, runId: input.stamp });
-        try {
-          for (const [k, object, rel] of files) {
-            let dbError: Error | undefined;
-            const tap = load.tap(k, (e) => (dbError ??= e));
-            try {
-              if (isPublished(rel)) await streamPipeline(bucket.file(object).createReadStream({ validation: false }), tap, new Writable({ write: (_c, _e, cb) => cb() }));
-              else await publish(object, rel, tap);
-            } catch (err) {
-              throw dbError !== undefined ? toApplicationFailure(dbError, 'SQLite') : err;
-            }
-          }
-          progress.rows = await load.commit().catch((err: unknown) => {
-            throw toApplicationFailure(err, 'SQLite');
-          });
-          heartbeat(progress);
-        } finally {
-          await load.close();
-        }
       } else {
         // each file is read once: to SFTP and, on the way, into the run's one transaction
         const db = await withFailureMapping(dbService(), () => openEtlDb(p.database, deps.config.etl.sqlite_path));

@@ -2,9 +2,8 @@
  * The records of the one-pass extract turned into the three staged texts (raw, processed, dead
  * letters) as UTF-8 bytes: each record validated and enriched (record.ts), its raw line the text
  * the source sent, its processed line that text with the lookups' columns appended, its dead
- * letter that text inside `{line, id, rule, error_reason, record}`. Used on the activity's own
- * thread, or on a thread of its own (stage-thread.ts) when the pipeline's rules are all in its
- * config. No Node built-ins or clients here.
+ * letter that text inside `{line, id, rule, error_reason, record}`. No Node built-ins or clients
+ * here.
  */
 import { ByteChunk } from './byte-chunk';
 import type { LoadedLookup } from './enrich';

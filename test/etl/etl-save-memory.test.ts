@@ -3,25 +3,20 @@
  * it replaces:
  * - `ByteChunk` (a part filled as UTF-8 bytes in a reused buffer) holds exactly the bytes of the
  *   texts written, across growth and reuse, multi-byte and astral characters included;
- * - `SqliteRunLoad` (the run's SQLite load on a thread of its own) loads the rows the staged lines
- *   give, replaces a run's rows, and leaves the old rows when it fails or is closed uncommitted;
- * - the record-staging thread gives the same bytes and counts as staging on the activity's thread
- *   (the users API's invalid kinds, odd records, repeated ids, ids remembered from an earlier attempt);
+ * - record staging counts every record once per cut and names the rule of each dead letter (the
+ *   users API's invalid kinds, odd records, repeated ids, ids remembered from an earlier attempt);
  * - `warmSftpSession` leaves an idle SFTP session in the pool for the save (key + passphrase user).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ByteChunk } from '../../src/etl/byte-chunk';
-import { openSqlite } from '../../src/etl/db';
 import { etlLookupSchema, etlValidationSchema } from '../../src/etl/config';
 import { appendableColumns, warmSftpSession } from '../../src/etl/extract-transform';
 import { parseCsv, type LoadedLookup } from '../../src/etl/lookups';
-import { inlineStage, threadStage, type Stage } from '../../src/etl/stage-client';
+import { inlineStage, type Stage } from '../../src/etl/stage-client';
 import { departmentsCsv, generateUser } from '../../src/etl/users-data';
 import { fastAcceptFor, schemaForPipeline } from '../../src/etl/validation';
-import { SqliteRunLoad } from '../../src/etl/sqlite-load';
 import { SftpPool } from '../../src/sftp';
 import { etlConfig, stackUsersApiUrl, tmpDir, uniqueId } from './helpers';
 
@@ -55,77 +50,8 @@ describe('ByteChunk', () => {
   });
 });
 
-describe('SqliteRunLoad', () => {
-  const raw = (id: number) => JSON.stringify({ id, firstName: `F${id}`, age: 30, company: { department: 'Sales' } });
-  const processed = (id: number) => `${raw(id).slice(0, -1)},"department_code":"SAL"}`;
-  const dead = (line: number) => JSON.stringify({ line, id: String(line), rule: 'age:max', error_reason: 'age: max — must be at most 65 (got 80)', record: JSON.parse(raw(line)) });
-  const file = path.join(dir, 'load.db');
-
-  /** the three files' bytes through the thread in uneven pieces, then committed */
-  async function load(runId: string, ids: number[], broken?: string): Promise<Record<string, number>> {
-    const l = new SqliteRunLoad({ file, pipeline: 'p', runId });
-    try {
-      const texts = { raw: ids.map(raw).join('\n') + '\n', processed: ids.map(processed).join('\n') + '\n', dlq: (broken ?? dead(ids[0])) + '\n' };
-      for (const kind of ['raw', 'processed', 'dlq'] as const) {
-        const tap = l.tap(kind, () => undefined);
-        const bytes = Buffer.from(texts[kind]);
-        for (let at = 0; at < bytes.length; at += 777) tap.write(bytes.subarray(at, at + 777));
-        tap.end();
-        tap.resume();
-        await new Promise<void>((resolve) => tap.once('end', resolve).once('error', () => resolve()));
-      }
-      return await l.commit();
-    } finally {
-      await l.close();
-    }
-  }
-
-  it('loads the rows of the staged lines; a second load of the run replaces them', async () => {
-    const ids = Array.from({ length: 3000 }, (_, i) => i + 1);
-    assert.deepEqual(await load('20250101_000000', ids), { raw: 3000, processed: 3000, dlq: 1 });
-    assert.deepEqual(await load('20250101_000000', ids.slice(0, 1000)), { raw: 1000, processed: 1000, dlq: 1 });
-    const db = openSqlite(file);
-    try {
-      assert.deepEqual(await db.counts('p', '20250101_000000'), { raw: 1000, processed: 1000, dlq: 1 });
-      assert.equal(await db.duplicates('p', '20250101_000000'), 0);
-      const ids2 = (await db.processedIds('p', '20250101_000000')).map(Number).sort((a, b) => a - b);
-      assert.deepEqual(ids2, ids.slice(0, 1000));
-      const [d] = await db.deadLetters('p', '20250101_000000');
-      assert.equal(d.rule, 'age:max');
-      assert.equal(d.data, raw(1));
-    } finally {
-      await db.close();
-    }
-  });
-
-  it('a line that cannot be a row fails the load and the run keeps its old rows', async () => {
-    await assert.rejects(load('20250101_000000', [1, 2], '{not json'), /JSON/);
-    const db = openSqlite(file);
-    try {
-      assert.deepEqual(await db.counts('p', '20250101_000000'), { raw: 1000, processed: 1000, dlq: 1 });
-    } finally {
-      await db.close();
-    }
-  });
-
-  it('closed without a commit, the run keeps its old rows', async () => {
-    const l = new SqliteRunLoad({ file, pipeline: 'p', runId: '20250101_000000' });
-    const tap = l.tap('raw', () => undefined);
-    tap.resume();
-    tap.write(Buffer.from(`${raw(1)}\n`));
-    await new Promise((r) => setTimeout(r, 100));
-    await l.close();
-    const db = openSqlite(file);
-    try {
-      assert.deepEqual(await db.counts('p', '20250101_000000'), { raw: 1000, processed: 1000, dlq: 1 });
-    } finally {
-      await db.close();
-    }
-  });
-});
-
-describe('record staging on its own thread', () => {
-  it('gives the same bytes and counts as on the activity thread', async () => {
+describe('record staging', () => {
+  it('stages the users API\'s invalid kinds and odd records: counts per cut, dead letters naming the rule', async () => {
     const rules = etlValidationSchema.parse({ required: ['phone'] });
     const config = etlLookupSchema.parse({ file: '/x/departments.csv', key_field: 'company.department', key_column: 'department', columns: { department_code: 'code' } });
     const rows = parseCsv(departmentsCsv());
@@ -160,10 +86,10 @@ describe('record staging on its own thread', () => {
       return { out, counts };
     };
     const inline = await runStage(inlineStage({ schema: schemaForPipeline('p', rules), lookups, fast: fastAcceptFor('p', rules), seen: new Map() }, appended, earlier.length));
-    const threaded = await runStage(threadStage({ pipeline: 'p', rules, lookups, appended, line: earlier.length }));
-    assert.deepEqual(threaded.counts, inline.counts);
-    assert.equal(threaded.out.length, 3);
-    for (let i = 0; i < inline.out.length; i++) assert.ok(threaded.out[i].equals(inline.out[i]), `chunk ${i} differs`);
+    assert.equal(inline.out.length, 3);
+    const total = (inline.counts as { records: number; processed: number; dead: number }[]).reduce((n, c) => n + c.records, 0);
+    assert.equal(total, 30 * 100 + 8, 'every record of every page is staged once');
+    for (const c of inline.counts as { records: number; processed: number; dead: number }[]) assert.equal(c.processed + c.dead, c.records);
     const last = inline.out.at(-1)!.toString();
     assert.match(last, /"rule":"id:duplicate","error_reason":"id: duplicate — id 77777 was already processed from line 1"/);
     assert.match(last, /"rule":"record:object"/);
