@@ -5,6 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { finished } from 'node:stream/promises';
 import type { Config } from '../config';
 import { classifyPgError } from '../postgres/client';
+import { writeOrFail } from '../postgres/write-or-fail';
 import { streamQueryPage, type RawRow } from './bq-pages';
 import { eventColumns, eventTable, type EventType } from './event-types';
 import { bigqueryForTenant, eventTableRef, getTenant, IngestError, ingestConfig } from './tenants';
@@ -296,16 +297,7 @@ export class EventDayWriter {
     if (!day.buffer) return;
     const chunk = day.buffer;
     day.buffer = '';
-    if (!day.copy.write(chunk)) {
-      await new Promise<void>((resolve, reject) => {
-        const onErr = (e: Error) => reject(e);
-        day.copy.once('error', onErr);
-        day.copy.once('drain', () => {
-          day.copy.off('error', onErr);
-          resolve();
-        });
-      });
-    }
+    await writeOrFail(day.copy, chunk);
   }
 
   private async begin(date: string): Promise<OpenDay> {
