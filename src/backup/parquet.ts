@@ -6,6 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
+import { writeOrFail } from '../activities/write-or-fail';
 
 /** A BigQuery schema field (tables.get). */
 export interface BqField {
@@ -314,19 +315,9 @@ export async function* ndjsonRows(source: Readable): AsyncGenerator<Record<strin
   for await (const rows of ndjsonBatches(source)) yield* rows;
 }
 
-/** Writes to a Writable, waiting for 'drain' when its buffer is full. */
+/** Writes to a Writable, waiting for 'drain' when its buffer is full, failing at once if it already failed. */
 export function writeWithBackpressure(out: Writable): (chunk: Buffer) => Promise<void> {
-  return (chunk) =>
-    new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => reject(e);
-      out.once('error', onError);
-      const done = () => {
-        out.off('error', onError);
-        resolve();
-      };
-      if (out.write(chunk)) done();
-      else out.once('drain', done);
-    });
+  return (chunk) => writeOrFail(out, chunk);
 }
 
 /** Parquet codec name for a config compression. */

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { finished } from 'node:stream/promises';
 import type { Config } from '../config';
 import { classifyPgError } from '../postgres/client';
-import { writeOrFail } from '../postgres/write-or-fail';
+import { writeOrFail } from '../activities/write-or-fail';
 import { streamQueryPage, type RawRow } from './bq-pages';
 import { eventColumns, eventTable, type EventType } from './event-types';
 import { bigqueryForTenant, eventTableRef, getTenant, IngestError, ingestConfig } from './tenants';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { writeOrFail } from '../../src/postgres/write-or-fail';
+import { writeOrFail } from '../../src/activities/write-or-fail';
 
 /** A stream that takes one chunk at a time and says when it is full (highWaterMark 1 byte). */
 function slowSink(): Writable & { release: () => void } {
@@ -31,7 +31,7 @@ test('a stream closed without an error: the write rejects, saying so', async () 
   const s = slowSink();
   s.destroy();
   await new Promise((r) => setImmediate(r));
-  await assert.rejects(withinOneSecond(writeOrFail(s, 'row\n')), /closed before all rows were written/);
+  await assert.rejects(withinOneSecond(writeOrFail(s, 'row\n')), /closed before everything was written/);
 });
 
 test('a stream that fails while the writer waits for room: the wait ends with its error', async () => {

@@ -2,12 +2,13 @@ import type { Writable } from 'node:stream';
 
 /**
  * Writes a chunk and waits for room (`drain`), but never waits on a stream that can no longer
- * take it: a COPY stream whose connection died while the writer was elsewhere (reading the next
- * BigQuery page) has already emitted its error, and a plain `write` + `once('drain')` on it would
- * wait for ever while the activity's heartbeat ticker kept the attempt alive.
+ * take it: a stream that failed while the writer was elsewhere (ingest's COPY stream whose
+ * PostgreSQL died while the next BigQuery page was read; backup's upload to staging) has already
+ * emitted its error, and a plain `write` + `once('drain')` on it would wait for ever while the
+ * activity's heartbeat ticker kept the attempt alive.
  */
 export async function writeOrFail(stream: Writable, chunk: string | Buffer): Promise<void> {
-  const failure = () => stream.errored ?? (stream.destroyed || stream.writableEnded ? new Error('the COPY stream to PostgreSQL was closed before all rows were written') : undefined);
+  const failure = () => stream.errored ?? (stream.destroyed || stream.writableEnded ? new Error('the stream was closed before everything was written to it') : undefined);
   const early = failure();
   if (early) throw early;
   if (stream.write(chunk)) return;
@@ -21,7 +22,7 @@ export async function writeOrFail(stream: Writable, chunk: string | Buffer): Pro
     };
     const onDrain = () => settle();
     const onError = (e: Error) => settle(e);
-    const onClose = () => settle(failure() ?? new Error('the COPY stream to PostgreSQL was closed before all rows were written'));
+    const onClose = () => settle(failure() ?? new Error('the stream was closed before everything was written to it'));
     stream.on('drain', onDrain);
     stream.on('error', onError);
     stream.on('close', onClose);
