@@ -14,7 +14,7 @@ const root = path.resolve(__dirname, '..', '..');
  */
 function peakHeapMb(env: Record<string, string>): number {
   const script = `
-    require(${JSON.stringify(path.join(root, 'node_modules/tsx/dist/cjs/index.cjs'))});
+    require(${JSON.stringify(require.resolve('tsx/cjs'))});
     const { applyHeapGrowth } = require(${JSON.stringify(path.join(root, 'src/temporal/heap-growth.ts'))});
     applyHeapGrowth();
     const live = []; for (let i = 0; i < 250000; i++) live.push({ i, s: 'live' + i });
