@@ -130,7 +130,9 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
   // a second worker, on its own task queue, encrypts in a worker thread
   const threadedConfigPath = path.join(benchDir, 'config-p9-threads.json');
   fs.writeFileSync(threadedConfigPath, JSON.stringify({ ...cfg, temporal: { ...cfg.temporal, task_queue: 'bq-sftp-bench-p9-threads' } }, null, 2), { mode: 0o600 });
-  const env = { BQSFTP_LOG_LEVEL: 'WARN', P9_SIGNING_KEY: us.sec, P9_PASSPHRASE: 'p9-passphrase' };
+  // BQSFTP_CPU_PROF_DIR: the workers write a CPU profile there when they exit (bench/cpu-profile-preload.cjs)
+  const prof: Record<string, string> = process.env.BQSFTP_CPU_PROF_DIR ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${path.join(__dirname, 'cpu-profile-preload.cjs')}`.trim() } : {};
+  const env = { BQSFTP_LOG_LEVEL: 'WARN', P9_SIGNING_KEY: us.sec, P9_PASSPHRASE: 'p9-passphrase', ...prof };
   const clear = () => {
     const dir = path.join(jail, 'upload/bench-p9');
     fs.rmSync(dir, { recursive: true, force: true });

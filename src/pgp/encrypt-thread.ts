@@ -1,14 +1,18 @@
 /**
  * The body of an encryption worker thread (see `threadedEncryptingStream` in ./streams): gets
- * plaintext chunks from the parent, runs OpenPGP.js's streaming encrypt (+ sign) and the
- * plaintext hashes here, sends the OpenPGP message back in chunks. The keys arrive armored in
- * `workerData` (memory of this process only; never logged).
+ * plaintext chunks from the parent, writes the OpenPGP message here (the native writer with the
+ * parent's plan, or OpenPGP.js's streaming encrypt + sign) and the plaintext hashes, sends the
+ * message back in chunks. The keys arrive in `workerData` (memory of this process only; never
+ * logged). On the native path the thread never loads OpenPGP.js.
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import * as openpgp from 'openpgp';
+import type * as OpenPgp from 'openpgp';
+import { nativeEncoder, type NativeEncryptionPlan } from './native-writer';
 
 export interface EncryptThreadData {
+  /** the native writer's session key, PKESK packets and signing key; else OpenPGP.js with the armored keys */
+  native?: NativeEncryptionPlan;
   publicKeys: string[];
   /** armored, already decrypted */
   signingKey?: string;
@@ -24,9 +28,50 @@ export type FromThread =
   | { type: 'done'; bytes: number; sha256: string; md5?: string }
   | { type: 'error'; message: string };
 
+/** The native writer, driven by the parent's messages; input is processed only while output is wanted. */
+function runNative(port: NonNullable<typeof parentPort>, data: EncryptThreadData & { native: NativeEncryptionPlan }): void {
+  const enc = nativeEncoder(data.native, { armor: data.armor, fileName: data.fileName, md5: data.md5 });
+  const queue: (Buffer | null)[] = [];
+  let paused = false;
+  const send = (outs: Buffer[]) => {
+    if (!outs.length) return;
+    const buf = outs.length === 1 ? outs[0] : Buffer.concat(outs);
+    // a Buffer of its own ArrayBuffer moves to the parent without a copy; a pooled slice is copied first
+    const ab = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength ? (buf.buffer as ArrayBuffer) : (new Uint8Array(buf).buffer as ArrayBuffer);
+    port.postMessage({ type: 'out', buf: ab } satisfies FromThread, [ab]);
+  };
+  const drain = () => {
+    try {
+      while (!paused && queue.length) {
+        const c = queue.shift()!;
+        if (c === null) {
+          send(enc.final());
+          const m = enc.measure();
+          port.postMessage({ type: 'done', bytes: m.bytes, sha256: m.sha256, ...(m.md5 ? { md5: m.md5 } : {}) } satisfies FromThread);
+          return;
+        }
+        send(enc.update(c));
+        port.postMessage({ type: 'credit' } satisfies FromThread);
+      }
+    } catch (err) {
+      port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies FromThread);
+    }
+  };
+  port.on('message', (m: ToThread) => {
+    if (m.type === 'chunk') queue.push(Buffer.from(m.buf));
+    else if (m.type === 'end') queue.push(null);
+    else if (m.type === 'pause') paused = true;
+    else paused = false;
+    drain();
+  });
+}
+
 async function main(): Promise<void> {
   const port = parentPort!;
   const data = workerData as EncryptThreadData;
+  if (data.native) return runNative(port, { ...data, native: data.native });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const openpgp = require('openpgp') as typeof OpenPgp;
   const post = (m: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
   const queue: Uint8Array[] = [];
   let ended = false;
@@ -63,7 +108,7 @@ async function main(): Promise<void> {
   );
   const encryptionKeys = await Promise.all(data.publicKeys.map((armoredKey) => openpgp.readKey({ armoredKey })));
   const signingKeys = data.signingKey ? [await openpgp.readPrivateKey({ armoredKey: data.signingKey })] : [];
-  const message = await openpgp.createMessage({ binary: input as unknown as openpgp.WebStream<Uint8Array>, filename: data.fileName, format: 'binary' });
+  const message = await openpgp.createMessage({ binary: input as unknown as OpenPgp.WebStream<Uint8Array>, filename: data.fileName, format: 'binary' });
   const common = { message, encryptionKeys, signingKeys };
   const encrypted = (data.armor ? await openpgp.encrypt({ ...common, format: 'armored' }) : await openpgp.encrypt({ ...common, format: 'binary' })) as unknown as ReadableStream<Uint8Array | string>;
   const reader = encrypted.getReader();

@@ -18,6 +18,8 @@ import { Worker } from 'node:worker_threads';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
 import type { EncryptThreadData, FromThread, ToThread } from './encrypt-thread';
+import { nativeEncryptionPlan } from './native-plan';
+import { nativeEncryptTransform } from './native-writer';
 
 export interface PlaintextMeasure {
   bytes: number;
@@ -53,8 +55,48 @@ function toBuffers(): Transform {
 
 const ENCRYPT_CHUNK = 256 * 1024;
 
-/** Encrypts (and signs) `source` while it streams. Errors of `source` come out of `stream`. */
+/**
+ * Encrypts (and signs) `source` while it streams. Errors of `source` come out of `stream`.
+ * The message is written with Node's crypto (./native-writer) when the keys allow it (GnuPG's
+ * Ed25519 and RSA signing keys, AES), else by OpenPGP.js.
+ */
 export function encryptingStream(source: Readable, opts: EncryptOptions): EncryptingStream {
+  const out = toBuffers();
+  let measure: (() => PlaintextMeasure) | undefined;
+  const fail = (e: unknown) => {
+    if (!out.destroyed) out.destroy(e instanceof Error ? e : new Error(String(e)));
+    if (!source.destroyed) source.destroy();
+  };
+  source.once('error', fail);
+  out.once('close', () => {
+    if (!source.destroyed && !source.readableEnded) source.destroy();
+  });
+  void (async () => {
+    const plan = await nativeEncryptionPlan(opts.encryptionKeys, opts.signingKey);
+    if (out.destroyed) return;
+    if (plan) {
+      const writer = nativeEncryptTransform(plan, { armor: opts.armor, fileName: opts.fileName, md5: opts.md5 });
+      measure = () => writer.measure();
+      writer.once('error', fail);
+      source.pipe(writer).pipe(out);
+      return;
+    }
+    const js = openPgpJsEncryptingStream(source, opts);
+    measure = () => js.plaintext();
+    js.stream.once('error', fail);
+    js.stream.pipe(out);
+  })().catch(fail);
+  return {
+    stream: out,
+    plaintext() {
+      if (!measure) throw new Error('the plaintext measure is known once the encrypted stream has ended');
+      return measure();
+    },
+  };
+}
+
+/** `encryptingStream` with OpenPGP.js doing the whole message (any key it supports). */
+export function openPgpJsEncryptingStream(source: Readable, opts: EncryptOptions): EncryptingStream {
   let bytes = 0;
   const sha256 = createHash('sha256');
   const md5 = opts.md5 ? createHash('md5') : undefined;
@@ -122,29 +164,21 @@ const THREAD_INPUT_CHUNKS = 16;
 const THREAD_OUTPUT_BUFFER = 2 * 1024 * 1024;
 
 /**
- * `encryptingStream` with OpenPGP.js and the plaintext hashes in a worker thread: this thread
- * keeps only the I/O (Cloud Storage in, SFTP out), so a large file is encrypted on another core
- * while it streams. Bounded both ways (16 × 256 KiB of plaintext in flight, 2 MiB of output buffered; the worker pauses when
- * `stream` is not being read), so memory stays flat. Worth it for large files (a thread costs
- * ~100 ms to start).
+ * `encryptingStream` in a worker thread (the native writer when the keys allow it, else OpenPGP.js)
+ * with the plaintext hashes: this thread keeps only the I/O (Cloud Storage in, SFTP out), so a
+ * large file is encrypted on another core while it streams. Bounded both ways (16 × 256 KiB of
+ * plaintext in flight, 2 MiB of output buffered; the thread pauses when `stream` is not being
+ * read), so memory stays flat. Worth it for large files (a thread costs some ms to start).
  */
 export function threadedEncryptingStream(source: Readable, opts: EncryptOptions): EncryptingStream {
   const entry = path.join(__dirname, `encrypt-thread${path.extname(__filename)}`);
-  const data: EncryptThreadData = {
-    publicKeys: opts.encryptionKeys.map((k) => k.armor()),
-    signingKey: opts.signingKey?.armor(),
-    armor: Boolean(opts.armor),
-    fileName: opts.fileName,
-    md5: Boolean(opts.md5),
-  };
-  // the same file as TypeScript (tsx) or compiled JavaScript (dist/)
-  const worker = new Worker(`${entry.endsWith('.ts') ? "require('tsx/cjs');" : ''}require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
+  let worker: Worker | undefined;
   let measure: PlaintextMeasure | undefined;
   let inFlight = 0;
   let workerPaused = false;
   let finished = false;
   const send = (m: ToThread, transfer: ArrayBuffer[] = []) => {
-    if (!finished) worker.postMessage(m, transfer);
+    if (!finished) worker?.postMessage(m, transfer);
   };
   // room for several of the thread's ~256 KiB chunks: with the default 16 KiB every chunk paused
   // the thread and a 'resume' round trip followed (latency-bound on a busy machine)
@@ -160,52 +194,69 @@ export function threadedEncryptingStream(source: Readable, opts: EncryptOptions)
   const stop = (err?: Error) => {
     if (finished) return;
     finished = true;
-    void worker.terminate();
+    void worker?.terminate();
     if (!source.destroyed && !source.readableEnded) source.destroy();
     if (err && !out.destroyed) out.destroy(err);
   };
   out.once('close', () => stop());
-  worker.on('error', (e) => stop(e));
-  worker.on('message', (m: FromThread) => {
-    if (m.type === 'credit') {
-      inFlight--;
-      if (inFlight < THREAD_INPUT_CHUNKS && source.isPaused()) source.resume();
-    } else if (m.type === 'out') {
-      if (!out.push(Buffer.from(m.buf)) && !workerPaused) {
-        workerPaused = true;
-        send({ type: 'pause' });
-      }
-    } else if (m.type === 'done') {
-      measure = { bytes: m.bytes, sha256: m.sha256, ...(m.md5 ? { md5: m.md5 } : {}) };
-      finished = true;
-      void worker.terminate();
-      out.push(null);
-    } else {
-      stop(new Error(`OpenPGP encryption failed: ${m.message}`));
-    }
-  });
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = () => {
-    if (!pendingBytes) return;
-    const buf = Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-    const ab = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength ? (buf.buffer as ArrayBuffer) : (new Uint8Array(buf).buffer as ArrayBuffer);
-    inFlight++;
-    send({ type: 'chunk', buf: ab }, [ab]);
-    if (inFlight >= THREAD_INPUT_CHUNKS) source.pause();
-  };
-  source.on('data', (chunk: Buffer) => {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= ENCRYPT_CHUNK) flush();
-  });
-  source.once('end', () => {
-    flush();
-    send({ type: 'end' });
-  });
   source.once('error', (e) => stop(e));
+  const start = (data: EncryptThreadData) => {
+    // the same file as TypeScript (tsx) or compiled JavaScript (dist/)
+    const w = new Worker(`${entry.endsWith('.ts') ? "require('tsx/cjs');" : ''}require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
+    worker = w;
+    w.on('error', (e) => stop(e));
+    w.on('message', (m: FromThread) => {
+      if (m.type === 'credit') {
+        inFlight--;
+        if (inFlight < THREAD_INPUT_CHUNKS && source.isPaused()) source.resume();
+      } else if (m.type === 'out') {
+        if (!out.push(Buffer.from(m.buf)) && !workerPaused) {
+          workerPaused = true;
+          send({ type: 'pause' });
+        }
+      } else if (m.type === 'done') {
+        measure = { bytes: m.bytes, sha256: m.sha256, ...(m.md5 ? { md5: m.md5 } : {}) };
+        finished = true;
+        void w.terminate();
+        out.push(null);
+      } else {
+        stop(new Error(`OpenPGP encryption failed: ${m.message}`));
+      }
+    });
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = () => {
+      if (!pendingBytes) return;
+      const buf = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      const ab = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength ? (buf.buffer as ArrayBuffer) : (new Uint8Array(buf).buffer as ArrayBuffer);
+      inFlight++;
+      send({ type: 'chunk', buf: ab }, [ab]);
+      if (inFlight >= THREAD_INPUT_CHUNKS) source.pause();
+    };
+    source.on('data', (chunk: Buffer) => {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= ENCRYPT_CHUNK) flush();
+    });
+    source.once('end', () => {
+      flush();
+      send({ type: 'end' });
+    });
+  };
+  void (async () => {
+    const native = await nativeEncryptionPlan(opts.encryptionKeys, opts.signingKey);
+    if (finished) return;
+    start({
+      ...(native ? { native } : {}),
+      publicKeys: native ? [] : opts.encryptionKeys.map((k) => k.armor()),
+      signingKey: native ? undefined : opts.signingKey?.armor(),
+      armor: Boolean(opts.armor),
+      fileName: opts.fileName,
+      md5: Boolean(opts.md5),
+    });
+  })().catch((e: unknown) => stop(e instanceof Error ? e : new Error(String(e))));
   return {
     stream: out,
     plaintext() {
