@@ -17,7 +17,7 @@ import { runStamp } from '../src/etl/naming';
 import { repoRoot } from '../src/stack/layout';
 import type { StackInfo } from '../src/stack/stack-info';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
-import { range, stat, type Stat } from './stats';
+import { cpuSeconds, range, stat, type Stat } from './stats';
 
 export interface P8Result {
   records: number;
@@ -73,13 +73,6 @@ async function readAll(url: string, total: number, pageSize: number): Promise<nu
   }
   if (n !== total) throw new Error(`the reader got ${n} records, expected ${total}`);
   return (performance.now() - t0) / 1000;
-}
-
-/** user + system CPU seconds of a process so far */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100/s)
 }
 
 /**

@@ -20,7 +20,7 @@ import { loadConfig } from '../src/config';
 import { clientFor } from '../src/cli/config-option';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
 import { sftpBatch } from './reference';
-import { fmt, stat, type Stat } from './stats';
+import { cpuSeconds, fmt, stat, type Stat } from './stats';
 
 export interface P9Result {
   size_mib: number;
@@ -163,17 +163,18 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
     fn();
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
-  const transfer = async (exportName: string, i: number, w = worker, taskQueue = config.temporal.task_queue): Promise<{ seconds: number; peak: number }> => {
+  const transfer = async (exportName: string, i: number, w = worker, taskQueue = config.temporal.task_queue): Promise<{ seconds: number; peak: number; cpu: number }> => {
     clear();
     const pid = leafPid(w.pid);
     fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    const cpu0 = cpuSeconds(pid);
     const handle = await client.workflow.start('TransferWorkflow', {
       taskQueue,
       workflowId: `bench-p9-${exportName}-${Date.now()}-${i}`,
       args: [{ exportName, date: DATE, gcsPath: `gs://${info.gcs.bucket}/${exportName}/20250108/` }],
     });
     await handle.result();
-    return { seconds: transferSeconds(await handle.fetchHistory()), peak: procStatusMb(pid, 'VmHWM') };
+    return { seconds: transferSeconds(await handle.fetchHistory()), peak: procStatusMb(pid, 'VmHWM'), cpu: cpuSeconds(pid) - cpu0 };
   };
   try {
     for (let i = 0; i < rounds; i++) {
@@ -204,8 +205,8 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
       rssThreaded.push(threaded.peak);
       const plain = await transfer('bench_p9_plain', i);
       rssPlain.push(plain.peak);
-      log(`  round ${i + 1}: gpg ${fmt(gpgS.at(-1)!)} s + sftp put ${fmt(putS.at(-1)!)} s = ${fmt(gpgS.at(-1)! + putS.at(-1)!)} s; ours ${fmt(ours.at(-1)!)} s (${fmt(threaded.seconds)} s threaded, peak RSS ${fmt(threaded.peak, 0)} MB); ` +
-        `worker peak RSS encrypted ${fmt(rssEnc.at(-1)!, 0)} MB vs unencrypted ${fmt(rssPlain.at(-1)!, 0)} MB (plain transfer ${fmt(plain.seconds)} s)`);
+      log(`  round ${i + 1}: gpg ${fmt(gpgS.at(-1)!)} s + sftp put ${fmt(putS.at(-1)!)} s = ${fmt(gpgS.at(-1)! + putS.at(-1)!)} s; ours ${fmt(ours.at(-1)!)} s, worker CPU ${fmt(enc.cpu)} s (threaded ${fmt(threaded.seconds)} s, CPU ${fmt(threaded.cpu)} s, peak RSS ${fmt(threaded.peak, 0)} MB); ` +
+        `worker peak RSS encrypted ${fmt(rssEnc.at(-1)!, 0)} MB vs unencrypted ${fmt(rssPlain.at(-1)!, 0)} MB (plain transfer ${fmt(plain.seconds)} s, CPU ${fmt(plain.cpu)} s); load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     }
   } finally {
     await client.connection.close();

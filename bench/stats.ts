@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 export interface Stat {
   median: number;
   min: number;
@@ -13,3 +15,10 @@ export function stat(samples: number[]): Stat {
 
 export const fmt = (n: number, digits = 2) => n.toFixed(digits);
 export const range = (s: Stat, digits = 2) => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+
+/** user + system CPU seconds of a process so far (all its threads) */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100/s)
+}

@@ -20,6 +20,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 /** Partial body chunks: 2^16 bytes (one length byte each). */
 const CHUNK_BITS = 16;
 const CHUNK = 1 << CHUNK_BITS;
+/** The message is handed on in buffers of at least this size (and the rest at the end). */
+const OUTPUT_BYTES = 256 * 1024;
 
 const TAG = { signature: 2, onePassSignature: 4, literal: 11, seipd: 18, mdc: 19 } as const;
 const HASH_SHA256 = 8;
@@ -104,7 +106,8 @@ class StreamingPacket {
   private emitChunk(length: Buffer, body: Buffer[]): void {
     const head = this.started ? [length] : [Buffer.from([0xc0 | this.tag]), length];
     this.started = true;
-    this.emit(Buffer.concat([...head, ...body]));
+    for (const b of head) this.emit(b);
+    for (const b of body) this.emit(b);
   }
 
   private take(n: number): Buffer[] {
@@ -198,7 +201,23 @@ export function nativeEncoder(plan: NativeEncryptionPlan, o: { armor?: boolean; 
 
   let outputs: Buffer[] = [];
   const armorer = o.armor ? new Armorer((b) => outputs.push(b)) : undefined;
-  const out = (b: Buffer) => (armorer ? armorer.write(b) : outputs.push(b));
+  // the message leaves in buffers of ~OUTPUT_BYTES (one copy of each byte): fewer, larger stream
+  // chunks, which the SFTP writer cuts into WRITEs mostly without copying again
+  let gathered: Buffer[] = [];
+  let gatheredBytes = 0;
+  const release = () => {
+    if (!gatheredBytes) return;
+    const b = gathered.length === 1 ? gathered[0] : Buffer.concat(gathered, gatheredBytes);
+    gathered = [];
+    gatheredBytes = 0;
+    if (armorer) armorer.write(b);
+    else outputs.push(b);
+  };
+  const out = (b: Buffer) => {
+    gathered.push(b);
+    gatheredBytes += b.length;
+    if (gatheredBytes >= OUTPUT_BYTES) release();
+  };
   const seipd = new StreamingPacket(TAG.seipd, out);
   const inner = (b: Buffer) => {
     mdc.update(b);
@@ -260,6 +279,7 @@ export function nativeEncoder(plan: NativeEncryptionPlan, o: { armor?: boolean; 
       seipd.write(cipher.update(mdc.digest()));
       seipd.write(cipher.final());
       seipd.end();
+      release();
       armorer?.end();
       measure = { bytes, sha256: plainHash.digest('hex'), ...(md5 ? { md5: md5.digest('hex') } : {}) };
       return take();

@@ -96,6 +96,28 @@ export function writeStreamToHandle(target: SftpWriteTarget, handle: Buffer, sou
     pendingLen = 0;
     send(joined);
   };
+  /** The next `n` pending bytes: a slice of the first buffer when it holds them, else a copy of just those bytes. */
+  const takePiece = (n: number): Buffer => {
+    const first = pending[0];
+    if (first.length >= n) {
+      if (first.length === n) pending.shift();
+      else pending[0] = first.subarray(n);
+      pendingLen -= n;
+      return first.subarray(0, n);
+    }
+    const piece = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const b = pending[0];
+      const take = Math.min(b.length, n - filled);
+      b.copy(piece, filled, 0, take);
+      filled += take;
+      if (take === b.length) pending.shift();
+      else pending[0] = b.subarray(take);
+    }
+    pendingLen -= n;
+    return piece;
+  };
   const send = (buf: Buffer) => {
     const position = offset;
     offset += buf.length;
@@ -126,12 +148,7 @@ export function writeStreamToHandle(target: SftpWriteTarget, handle: Buffer, sou
       while (pendingLen >= chunkSize || (all && pendingLen > 0)) {
         await waitUntil(() => inFlight < concurrency || failure !== undefined);
         if (failure) return;
-        const joined = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen);
-        const piece = joined.subarray(0, Math.min(chunkSize, joined.length));
-        const rest = joined.subarray(piece.length);
-        pending = rest.length ? [rest] : [];
-        pendingLen = rest.length;
-        send(piece);
+        send(takePiece(Math.min(chunkSize, pendingLen)));
       }
     };
     try {
