@@ -5,8 +5,7 @@
  * from local disk to /dev/null, plus OpenSSH `sftp put` of the encrypted file — the sum of the
  * two, measured in the same run. Target: at most that sum (we stream both steps at once).
  * Also the worker's peak RSS for the encrypted transfer and for the same object unencrypted.
- * gpg runs with --compress-algo none: OpenPGP.js does not compress by default either (and the
- * bench bytes are random).
+ * gpg runs with --compress-algo none: we do not compress either (and the bench bytes are random).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -25,10 +24,9 @@ import { cpuSeconds, fmt, stat, type Stat } from './stats';
 export interface P9Result {
   size_mib: number;
   ours_s: Stat;
-  /** the same with BQSFTP_PGP_THREADS=1 (OpenPGP.js in a worker thread) */
-  ours_threaded_s: Stat;
-  ratio_threaded: Stat;
-  peak_rss_threaded_mb: Stat;
+  /** the worker's CPU seconds for the encrypted and the plain transfer */
+  cpu_encrypted_s: Stat;
+  cpu_plain_s: Stat;
   gpg_s: Stat;
   sftp_put_s: Stat;
   reference_s: Stat;
@@ -127,9 +125,6 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
   };
   const configPath = path.join(benchDir, 'config-p9.json');
   fs.writeFileSync(configPath, JSON.stringify(cfg, null, 2), { mode: 0o600 });
-  // a second worker, on its own task queue, encrypts in a worker thread
-  const threadedConfigPath = path.join(benchDir, 'config-p9-threads.json');
-  fs.writeFileSync(threadedConfigPath, JSON.stringify({ ...cfg, temporal: { ...cfg.temporal, task_queue: 'bq-sftp-bench-p9-threads' } }, null, 2), { mode: 0o600 });
   // BQSFTP_CPU_PROF_DIR: the workers write a CPU profile there when they exit (bench/cpu-profile-preload.cjs)
   const prof: Record<string, string> = process.env.BQSFTP_CPU_PROF_DIR ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${path.join(__dirname, 'cpu-profile-preload.cjs')}`.trim() } : {};
   const env = { BQSFTP_LOG_LEVEL: 'WARN', P9_SIGNING_KEY: us.sec, P9_PASSPHRASE: 'p9-passphrase', ...prof };
@@ -144,12 +139,11 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
   process.env.P9_SIGNING_KEY = us.sec; // loadConfig below resolves the references too
   process.env.P9_PASSPHRASE = 'p9-passphrase';
   const config = loadConfig({ path: configPath });
-  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p9-worker.log'), env: { ...env, BQSFTP_PGP_THREADS: '0' } });
-  const threadedWorker = await WorkerProcess.start({ configPath: threadedConfigPath, logPath: path.join(benchDir, 'p9-worker-threads.log'), env: { ...env, BQSFTP_PGP_THREADS: '1' } });
+  const worker = await WorkerProcess.start({ configPath, logPath: path.join(benchDir, 'p9-worker.log'), env });
   const client = await clientFor(config);
   const ours: number[] = [];
-  const oursThreaded: number[] = [];
-  const rssThreaded: number[] = [];
+  const cpuEnc: number[] = [];
+  const cpuPlain: number[] = [];
   const gpgS: number[] = [];
   const putS: number[] = [];
   const rssEnc: number[] = [];
@@ -163,13 +157,13 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
     fn();
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
-  const transfer = async (exportName: string, i: number, w = worker, taskQueue = config.temporal.task_queue): Promise<{ seconds: number; peak: number; cpu: number }> => {
+  const transfer = async (exportName: string, i: number): Promise<{ seconds: number; peak: number; cpu: number }> => {
     clear();
-    const pid = leafPid(w.pid);
+    const pid = leafPid(worker.pid);
     fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
     const cpu0 = cpuSeconds(pid);
     const handle = await client.workflow.start('TransferWorkflow', {
-      taskQueue,
+      taskQueue: config.temporal.task_queue,
       workflowId: `bench-p9-${exportName}-${Date.now()}-${i}`,
       args: [{ exportName, date: DATE, gcsPath: `gs://${info.gcs.bucket}/${exportName}/20250108/` }],
     });
@@ -200,18 +194,16 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
         const want = spawnSync('sha256sum', [local], { encoding: 'utf8' }).stdout.split(' ')[0];
         decrypts = r.stdout.split(' ')[0] === want;
       }
-      const threaded = await transfer('bench_p9', i, threadedWorker, 'bq-sftp-bench-p9-threads');
-      oursThreaded.push(threaded.seconds);
-      rssThreaded.push(threaded.peak);
       const plain = await transfer('bench_p9_plain', i);
       rssPlain.push(plain.peak);
-      log(`  round ${i + 1}: gpg ${fmt(gpgS.at(-1)!)} s + sftp put ${fmt(putS.at(-1)!)} s = ${fmt(gpgS.at(-1)! + putS.at(-1)!)} s; ours ${fmt(ours.at(-1)!)} s, worker CPU ${fmt(enc.cpu)} s (threaded ${fmt(threaded.seconds)} s, CPU ${fmt(threaded.cpu)} s, peak RSS ${fmt(threaded.peak, 0)} MB); ` +
+      cpuEnc.push(enc.cpu);
+      cpuPlain.push(plain.cpu);
+      log(`  round ${i + 1}: gpg ${fmt(gpgS.at(-1)!)} s + sftp put ${fmt(putS.at(-1)!)} s = ${fmt(gpgS.at(-1)! + putS.at(-1)!)} s; ours ${fmt(ours.at(-1)!)} s, worker CPU ${fmt(enc.cpu)} s; ` +
         `worker peak RSS encrypted ${fmt(rssEnc.at(-1)!, 0)} MB vs unencrypted ${fmt(rssPlain.at(-1)!, 0)} MB (plain transfer ${fmt(plain.seconds)} s, CPU ${fmt(plain.cpu)} s); load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     }
   } finally {
     await client.connection.close();
     await worker.stop();
-    await threadedWorker.stop();
     for (const h of [partner.home, us.home]) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: h } });
     fs.rmSync(keysDir, { recursive: true, force: true });
     fs.rmSync(encFile, { force: true });
@@ -222,9 +214,8 @@ export async function p9(opts: { info: StackInfo; benchDir: string; rounds: numb
   return {
     size_mib: sizeMib,
     ours_s: o,
-    ours_threaded_s: stat(oursThreaded),
-    ratio_threaded: stat(refSums.map((r, i) => r / oursThreaded[i])),
-    peak_rss_threaded_mb: stat(rssThreaded),
+    cpu_encrypted_s: stat(cpuEnc),
+    cpu_plain_s: stat(cpuPlain),
     gpg_s: stat(gpgS),
     sftp_put_s: stat(putS),
     reference_s: stat(refSums),

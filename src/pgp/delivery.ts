@@ -18,10 +18,8 @@ import type { RemoteEntry, SftpSession } from '../sftp';
 import type { SourceObject } from '../activities/gcs-listing';
 import type { PgpDeliveryConfig } from './config';
 import { usableDeliveryKeys, type DeliveryKeys } from './keys';
-import { encryptingStream, threadedEncryptingStream, type EncryptingStream } from './streams';
+import { encryptingStream, type EncryptingStream } from './streams';
 
-export const PGP_THREADS_ENV = 'BQSFTP_PGP_THREADS';
-const THREADED_MIN_BYTES = 16 * 1024 * 1024;
 
 export interface PgpFileRecord {
   /** the GCS object's name relative to the run's prefix */
@@ -51,13 +49,9 @@ export interface PgpRunRecord {
 /** What the transfer's summary says about encryption (no key material: fingerprints only). */
 export type PgpSummary = Omit<PgpRunRecord, 'export' | 'date' | 'gcs_path'>;
 
-/**
- * Encrypts (and signs) one file of a delivery while it streams: in a worker thread with
- * BQSFTP_PGP_THREADS=1 for files of 16 MiB and more, else on this thread.
- */
+/** Encrypts (and signs) one file of a delivery while it streams. */
 export function encryptDelivery(source: Readable, keys: DeliveryKeys, pgp: PgpDeliveryConfig, o: { size: number; fileName: string; md5?: boolean }): EncryptingStream {
-  const encrypt = process.env[PGP_THREADS_ENV] === '1' && o.size >= THREADED_MIN_BYTES ? threadedEncryptingStream : encryptingStream;
-  return encrypt(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.fileName, md5: o.md5 });
+  return encryptingStream(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.fileName, md5: o.md5 });
 }
 
 export function pgpRecordObject(exportName: string, date: string): string {

@@ -12,12 +12,9 @@
  */
 import { createHash } from 'node:crypto';
 import { Duplex, PassThrough, Readable, Transform } from 'node:stream';
-import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { Worker } from 'node:worker_threads';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
-import type { EncryptThreadData, FromThread, ToThread } from './encrypt-thread';
 import { nativeEncryptionPlan } from './native-plan';
 import { nativeEncryptTransform } from './native-writer';
 
@@ -154,114 +151,6 @@ export function openPgpJsEncryptingStream(source: Readable, opts: EncryptOptions
     plaintext() {
       digests ??= { sha256: sha256.digest('hex'), ...(md5 ? { md5: md5.digest('hex') } : {}) };
       return { bytes, ...digests };
-    },
-  };
-}
-
-/** Plaintext chunks in flight to an encryption thread (each up to ENCRYPT_CHUNK bytes). */
-const THREAD_INPUT_CHUNKS = 16;
-/** Encrypted bytes buffered on this side before the thread is asked to pause. */
-const THREAD_OUTPUT_BUFFER = 2 * 1024 * 1024;
-
-/**
- * `encryptingStream` in a worker thread (the native writer when the keys allow it, else OpenPGP.js)
- * with the plaintext hashes: this thread keeps only the I/O (Cloud Storage in, SFTP out), so a
- * large file is encrypted on another core while it streams. Bounded both ways (16 × 256 KiB of
- * plaintext in flight, 2 MiB of output buffered; the thread pauses when `stream` is not being
- * read), so memory stays flat. Worth it for large files (a thread costs some ms to start).
- */
-export function threadedEncryptingStream(source: Readable, opts: EncryptOptions): EncryptingStream {
-  const entry = path.join(__dirname, `encrypt-thread${path.extname(__filename)}`);
-  let worker: Worker | undefined;
-  let measure: PlaintextMeasure | undefined;
-  let inFlight = 0;
-  let workerPaused = false;
-  let finished = false;
-  const send = (m: ToThread, transfer: ArrayBuffer[] = []) => {
-    if (!finished) worker?.postMessage(m, transfer);
-  };
-  // room for several of the thread's ~256 KiB chunks: with the default 16 KiB every chunk paused
-  // the thread and a 'resume' round trip followed (latency-bound on a busy machine)
-  const out = new Readable({
-    highWaterMark: THREAD_OUTPUT_BUFFER,
-    read() {
-      if (workerPaused) {
-        workerPaused = false;
-        send({ type: 'resume' });
-      }
-    },
-  });
-  const stop = (err?: Error) => {
-    if (finished) return;
-    finished = true;
-    void worker?.terminate();
-    if (!source.destroyed && !source.readableEnded) source.destroy();
-    if (err && !out.destroyed) out.destroy(err);
-  };
-  out.once('close', () => stop());
-  source.once('error', (e) => stop(e));
-  const start = (data: EncryptThreadData) => {
-    // the same file as TypeScript (tsx) or compiled JavaScript (dist/)
-    const w = new Worker(`${entry.endsWith('.ts') ? "require('tsx/cjs');" : ''}require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
-    worker = w;
-    w.on('error', (e) => stop(e));
-    w.on('message', (m: FromThread) => {
-      if (m.type === 'credit') {
-        inFlight--;
-        if (inFlight < THREAD_INPUT_CHUNKS && source.isPaused()) source.resume();
-      } else if (m.type === 'out') {
-        if (!out.push(Buffer.from(m.buf)) && !workerPaused) {
-          workerPaused = true;
-          send({ type: 'pause' });
-        }
-      } else if (m.type === 'done') {
-        measure = { bytes: m.bytes, sha256: m.sha256, ...(m.md5 ? { md5: m.md5 } : {}) };
-        finished = true;
-        void w.terminate();
-        out.push(null);
-      } else {
-        stop(new Error(`OpenPGP encryption failed: ${m.message}`));
-      }
-    });
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const flush = () => {
-      if (!pendingBytes) return;
-      const buf = Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-      const ab = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength ? (buf.buffer as ArrayBuffer) : (new Uint8Array(buf).buffer as ArrayBuffer);
-      inFlight++;
-      send({ type: 'chunk', buf: ab }, [ab]);
-      if (inFlight >= THREAD_INPUT_CHUNKS) source.pause();
-    };
-    source.on('data', (chunk: Buffer) => {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= ENCRYPT_CHUNK) flush();
-    });
-    source.once('end', () => {
-      flush();
-      send({ type: 'end' });
-    });
-  };
-  void (async () => {
-    const native = await nativeEncryptionPlan(opts.encryptionKeys, opts.signingKey);
-    if (finished) return;
-    start({
-      ...(native ? { native } : {}),
-      publicKeys: native ? [] : opts.encryptionKeys.map((k) => k.armor()),
-      signingKey: native ? undefined : opts.signingKey?.armor(),
-      armor: Boolean(opts.armor),
-      fileName: opts.fileName,
-      md5: Boolean(opts.md5),
-    });
-  })().catch((e: unknown) => stop(e instanceof Error ? e : new Error(String(e))));
-  return {
-    stream: out,
-    plaintext() {
-      if (!measure) throw new Error('the plaintext measure is known once the encrypted stream has ended');
-      return measure;
     },
   };
 }
