@@ -1,7 +1,7 @@
 /**
  * P7: the backup family (seed 003). The 200,000-row demo table backed up end to end (a
- * BackupWorkflow in a real `bq-sftp worker` process: extract → worker-side Parquet/Snappy →
- * SFTP → manifest → staging deleted) against the sum of the two floors measured in the same
+ * BackupWorkflow in a real `bq-sftp worker` process: the rows read with tabledata.list →
+ * worker-side Parquet/Snappy → SFTP → manifest → staging deleted) against the sum of the two floors measured in the same
  * run: the emulator's extract of the same table alone, plus OpenSSH `sftp put` of the extracted
  * files from local disk. Target ≤ 1.3× that sum; peak worker RSS < 200 MB.
  */
@@ -30,10 +30,12 @@ export interface P7Result {
   idle_rss_mb: Stat;
   /** CPU seconds (user + system) of the measured worker during the backup */
   worker_cpu_s: Stat;
-  steps_s: { extract_and_parquet: Stat; transfer: Stat; extract_job: Stat; parquet_writer: Stat };
+  /** extract_and_parquet: the whole backupExtractTable activity; extract_job / table_read / parquet_writer: its seconds (manifest `seconds`) */
+  steps_s: { extract_and_parquet: Stat; transfer: Stat; extract_job: Stat; table_read: Stat; parquet_writer: Stat };
   parquet_bytes: number;
   extract_bytes: number;
   parquet_writer: string;
+  row_source: string;
 }
 
 function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
@@ -73,10 +75,11 @@ export async function p7(opts: { info: StackInfo; benchDir: string; rounds: numb
   const rss: number[] = [];
   const idle: number[] = [];
   const cpu: number[] = [];
-  const steps = { extract_and_parquet: [] as number[], transfer: [] as number[], extract_job: [] as number[], parquet_writer: [] as number[] };
+  const steps = { extract_and_parquet: [] as number[], transfer: [] as number[], extract_job: [] as number[], table_read: [] as number[], parquet_writer: [] as number[] };
   let parquetBytes = 0;
   let extractBytes = 0;
   let writer = '';
+  let rowSource = '';
   try {
     for (let i = 0; i < rounds; i++) {
       // floor 1: the emulator's extract of the table alone (JSON, what it can write)
@@ -135,11 +138,13 @@ export async function p7(opts: { info: StackInfo; benchDir: string; rounds: numb
           if (start?.type === 'backupExtractTable') {
             steps.extract_and_parquet.push(ts(e) - start.at);
             const payload = c!.result?.payloads?.[0];
-            const x = payload?.data ? (JSON.parse(Buffer.from(payload.data).toString('utf8')) as { seconds?: { extract: number; parquet_writer: number } }) : undefined;
+            const x = payload?.data ? (JSON.parse(Buffer.from(payload.data).toString('utf8')) as { row_source?: string; seconds?: { extract: number; read?: number; parquet_writer: number } }) : undefined;
             if (x?.seconds) {
               steps.extract_job.push(x.seconds.extract);
+              steps.table_read.push(x.seconds.read ?? 0);
               steps.parquet_writer.push(x.seconds.parquet_writer);
             }
+            rowSource = x?.row_source ?? '';
           }
           if (start?.type === 'backupTransferTable') steps.transfer.push(ts(e) - start.at);
         }
@@ -150,7 +155,7 @@ export async function p7(opts: { info: StackInfo; benchDir: string; rounds: numb
         await workflowHalf?.stop();
       }
       log(
-        `  round ${i + 1}: ours ${ours.at(-1)!.toFixed(2)} s (extract + Parquet ${steps.extract_and_parquet.at(-1)?.toFixed(2)} s = extract job ${steps.extract_job.at(-1)?.toFixed(2)} + Parquet writer ${steps.parquet_writer.at(-1)?.toFixed(2)} + the rest, transfer ${steps.transfer.at(-1)?.toFixed(2)} s), ` +
+        `  round ${i + 1}: ours ${ours.at(-1)!.toFixed(2)} s (rows + Parquet ${steps.extract_and_parquet.at(-1)?.toFixed(2)} s = extract job ${steps.extract_job.at(-1)?.toFixed(2)} + ${rowSource || 'rows'} read ${steps.table_read.at(-1)?.toFixed(2)} + Parquet writer ${steps.parquet_writer.at(-1)?.toFixed(2)} + the rest, transfer ${steps.transfer.at(-1)?.toFixed(2)} s), ` +
           `extract alone ${extract.at(-1)!.toFixed(2)} s + sftp put ${put.at(-1)!.toFixed(2)} s, ${opts.split ? 'activities-only ' : ''}worker peak RSS ${rss.at(-1)} MB (${idle.at(-1)} MB idle before), its CPU ${cpu.at(-1)!.toFixed(2)} s`,
       );
     }
@@ -168,9 +173,16 @@ export async function p7(opts: { info: StackInfo; benchDir: string; rounds: numb
     peak_rss_mb: stat(rss),
     idle_rss_mb: stat(idle),
     worker_cpu_s: stat(cpu),
-    steps_s: { extract_and_parquet: stat(steps.extract_and_parquet), transfer: stat(steps.transfer), extract_job: stat(steps.extract_job), parquet_writer: stat(steps.parquet_writer) },
+    steps_s: {
+      extract_and_parquet: stat(steps.extract_and_parquet),
+      transfer: stat(steps.transfer),
+      extract_job: stat(steps.extract_job),
+      table_read: stat(steps.table_read),
+      parquet_writer: stat(steps.parquet_writer),
+    },
     parquet_bytes: parquetBytes,
     extract_bytes: extractBytes,
     parquet_writer: writer,
+    row_source: rowSource,
   };
 }

@@ -3,19 +3,20 @@ import { Readable, Transform } from 'node:stream';
 import { once } from 'node:events';
 import { activityInfo, ApplicationFailure, Context, heartbeat, log } from '@temporalio/activity';
 import type { File, Storage } from '@google-cloud/storage';
+import type { Table } from '@google-cloud/bigquery';
 import type { ActivityDeps } from '../activities';
 import { parseRunDate } from '../config';
 import { permanentFailure, toApplicationFailure, withFailureMapping } from '../activities/failures';
 import { runLimited } from '../activities/run-limited';
-import { objectReaderFor } from '../gcs/ranged-reader';
 import { watchForStall } from '../activities/stall-watchdog';
 import type { BackupConfig } from './config';
 import { joinRel, openDestination, type BackupDestination, type DestEntry } from './destinations';
 import { checkSourceRead } from './destinations/hashing';
-import { isUnsupportedFormat, listDatasetTables, runExtract, tableMetadata } from './bigquery';
+import { isUnsupportedFormat, listDatasetTables, notFoundIsPermanent, runExtract, tableMetadata } from './bigquery';
 import { MANIFEST_NAME, folderDate, renderBackupPath, stagingPrefix, tableBackupsFolder, tablesFolder, type PathVars } from './naming';
 import type { BqField } from './parquet';
 import type * as ParquetModule from './parquet';
+import { tableToParquet, type ParquetPartSink, type TableToParquetResult } from './table-read';
 import type * as PgpBackup from '../pgp/backup';
 import type { BackupPgpSummary } from '../pgp/backup';
 import { lazyFunctions } from '../activities/lazy';
@@ -34,6 +35,8 @@ const { usableBackupKeys, backupReadKeys, encryptBackupFile, decryptBackupFile, 
 const parquetModule = () => require('./parquet') as typeof ParquetModule;
 
 export type ParquetWriterUsed = 'bigquery' | 'worker';
+/** where the rows came from: BigQuery's extract job, or `tabledata.list` read by the worker's Parquet writer */
+export type RowSource = 'extract' | 'tabledata.list';
 
 export interface BackupPlan {
   backup: string;
@@ -59,18 +62,28 @@ export interface ExtractResult {
   staging_bucket: string;
   staging_prefix: string;
   files: StagedFile[];
+  /** BigQuery's extract job (none when the worker read the rows with tabledata.list) */
   job_ids: string[];
   /** who wrote the Parquet files (undefined for other formats) */
   parquet_writer?: ParquetWriterUsed;
+  row_source: RowSource;
   format: string;
   compression: string;
   schema: BqField[];
   row_count: number;
   bigquery_num_rows?: number;
-  /** seconds in BigQuery's extract job(s) and in the worker's Parquet writer */
-  seconds: { extract: number; parquet_writer: number };
-  /** a retried attempt converted the earlier attempt's complete JSON extract instead of extracting again */
-  extract_reused: boolean;
+  seconds: ExtractSeconds;
+}
+
+/**
+ * Wall seconds: in BigQuery's extract job; reading the rows with tabledata.list (waiting for and
+ * parsing the response) and in the worker's Parquet writer (converting, encoding, storing), which
+ * interleave as the response streams in.
+ */
+export interface ExtractSeconds {
+  extract: number;
+  read: number;
+  parquet_writer: number;
 }
 
 export interface BackupFile {
@@ -105,6 +118,8 @@ export interface BackupManifest {
   format: string;
   compression: string;
   parquet_writer?: ParquetWriterUsed;
+  /** 'tabledata.list': the worker read the rows (no extract job); 'extract': BigQuery's extract job wrote the files */
+  row_source?: RowSource;
   schema: BqField[];
   row_count: number;
   bigquery_num_rows?: number;
@@ -113,7 +128,7 @@ export interface BackupManifest {
   /** encrypted backups: how (fingerprints only); each file has its `plaintext` */
   pgp?: BackupPgpSummary;
   job_ids: string[];
-  seconds: { extract: number; parquet_writer: number };
+  seconds: ExtractSeconds;
   staging: string;
   workflow_id: string;
   run_id: string;
@@ -166,13 +181,11 @@ export interface BackupRestoreResult {
   tables: RestoreTableResult[];
 }
 
-const SOURCE_COMPLETE = '_COMPLETE.json';
 /**
  * Rows per Parquet row group of the worker's writer: what it holds in memory at once. Measured on
  * the 200,000-row demo table: 5,000 rows cost ~1 % more bytes than 10,000 and ~15 MB less peak RSS.
  */
 const PARQUET_ROW_GROUP_ROWS = 5_000;
-const storageFile = (storage: Storage, bucket: string, name: string) => storage.bucket(bucket).file(name);
 
 const EXT: Record<string, string> = { PARQUET: 'parquet', AVRO: 'avro', JSON: 'json', CSV: 'csv' };
 const BQ_FORMAT: Record<string, string> = { PARQUET: 'PARQUET', AVRO: 'AVRO', JSON: 'NEWLINE_DELIMITED_JSON', CSV: 'CSV' };
@@ -368,8 +381,9 @@ export function createBackupActivities(deps: ActivityDeps) {
 
   /**
    * One table → files under its GCS staging prefix: BigQuery's own extract in the requested format
-   * where the service can write it; for Parquet that it cannot write (probed once per worker), a
-   * JSON extract converted to Parquet with Snappy by the worker.
+   * where the service can write it; for Parquet that it cannot write (probed once per worker), the
+   * worker reads the rows with tabledata.list (no extract job) and writes Parquet with Snappy.
+   * Every attempt starts from an empty staging prefix: a retry after a kill reads the table again.
    */
   async function backupExtractTable(input: { backup: string; date: string; table: string }): Promise<ExtractResult> {
     const b = getBackup(deps, input.backup);
@@ -379,53 +393,33 @@ export function createBackupActivities(deps: ActivityDeps) {
     const prefix = stagingPrefix(input.backup, date, input.table);
     const signal = Context.current().cancellationSignal;
     const state = { step: 'metadata', rows: 0 };
-    // An attempt that died while writing Parquet left the JSON extract complete in staging, with a
-    // marker written once the extract job finished: the retry converts it again instead of
-    // extracting the table again (a marker, not the heartbeat: heartbeats reach the server throttled).
-    const marker = storageFile(deps.storage, bucket, `${prefix}_source/${SOURCE_COMPLETE}`);
     return withTicker(every(), () => state, async () => {
       const meta = await withFailureMapping('BigQuery', () => tableMetadata(deps.bigquery, project, b.dataset, input.table));
-      const previous = await withFailureMapping('Cloud Storage', async () => {
-        if (b.format !== 'PARQUET' || activityInfo().attempt === 1) return undefined;
-        const [exists] = await marker.exists();
-        return exists ? (JSON.parse((await marker.download())[0].toString('utf8')) as { job_ids: string[] }) : undefined;
-      });
-      const resumeSource = previous !== undefined;
-      await withFailureMapping('Cloud Storage', async () => {
-        if (!resumeSource) return deletePrefix(deps.storage, bucket, prefix);
-        const [parts] = await deps.storage.bucket(bucket).getFiles({ prefix, autoPaginate: true });
-        await Promise.all(parts.filter((f) => !f.name.startsWith(`${prefix}_source/`)).map((f) => f.delete({ ignoreNotFound: true })));
-      });
-      if (resumeSource) log.info('resuming: the JSON extract of an earlier attempt is complete in staging; converting it again', { table: input.table });
+      // what an earlier attempt left (finished part files of a killed one) goes first
+      await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
       const key = deps.config.bigquery?.api_endpoint ?? 'bigquery.googleapis.com';
       const jobPrefix = `bqsftp_backup_${input.backup}_${date.replace(/-/g, '')}_${input.table}_`.slice(0, 900);
-      const extract = (format: string, uris: string[], compression: string) =>
-        withFailureMapping('BigQuery', () =>
-          runExtract(deps.bigquery, { projectId: project, dataset: b.dataset, table: input.table, uris, format, compression, location: deps.config.bigquery?.location, jobPrefix }, signal),
-        );
       const ext = `${EXT[b.format]}${b.compression === 'GZIP' && b.format !== 'PARQUET' && b.format !== 'AVRO' ? '.gz' : ''}`;
       const jobIds: string[] = [];
-      const seconds = { extract: 0, parquet_writer: 0 };
-      const timed = async <T>(k: keyof typeof seconds, fn: () => Promise<T>): Promise<T> => {
-        const t0 = Date.now();
-        try {
-          return await fn();
-        } finally {
-          seconds[k] += Math.round(Date.now() - t0) / 1000;
-        }
-      };
+      const seconds: ExtractSeconds = { extract: 0, read: 0, parquet_writer: 0 };
       let writer: ParquetWriterUsed | undefined;
       let rowCount = meta.numRows ?? 0;
 
       const tryNative =
-        !resumeSource &&
-        (b.format !== 'PARQUET' ||
+        b.format !== 'PARQUET' ||
         b.parquet_writer === 'bigquery' ||
-          (b.parquet_writer === 'auto' && (await withFailureMapping('BigQuery', () => bigQueryWritesParquet(deps, key, bucket)))));
+        (b.parquet_writer === 'auto' && (await withFailureMapping('BigQuery', () => bigQueryWritesParquet(deps, key, bucket))));
       if (tryNative) {
         state.step = 'extract';
+        const t0 = Date.now();
         try {
-          const job = await timed('extract', () => extract(BQ_FORMAT[b.format], [`gs://${bucket}/${prefix}part-*.${ext}`], b.compression));
+          const job = await withFailureMapping('BigQuery', () =>
+            runExtract(
+              deps.bigquery,
+              { projectId: project, dataset: b.dataset, table: input.table, uris: [`gs://${bucket}/${prefix}part-*.${ext}`], format: BQ_FORMAT[b.format], compression: b.compression, location: deps.config.bigquery?.location, jobPrefix },
+              signal,
+            ),
+          );
           jobIds.push(job.jobId);
           if (b.format === 'PARQUET') writer = 'bigquery';
         } catch (err) {
@@ -440,26 +434,29 @@ export function createBackupActivities(deps: ActivityDeps) {
           nativeParquet.set(key, Promise.resolve(false));
           // a refused extract may still leave an empty object behind (the emulator does)
           await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, prefix));
-          log.info('BigQuery cannot write Parquet here; the worker converts a JSON extract', { endpoint: key });
+          log.info('BigQuery cannot write Parquet here; the worker reads the rows and writes Parquet', { endpoint: key });
+        } finally {
+          seconds.extract = Math.round(Date.now() - t0) / 1000;
         }
       }
       if (b.format === 'PARQUET' && !writer) {
         if (b.compression !== 'SNAPPY' && b.compression !== 'NONE') {
           throw permanentFailure('FormatUnsupported', `the worker's Parquet writer does Snappy or no compression, not ${b.compression}: set compression to SNAPPY`);
         }
-        if (previous) {
-          jobIds.push(...previous.job_ids);
-        } else {
-          state.step = 'extract (JSON, for the worker-side Parquet writer)';
-          // the writer's code loads while the extract job runs (its first use, off the critical path)
-          const preload = setTimeout(() => parquetModule(), 250);
-          const job = await timed('extract', () => extract('NEWLINE_DELIMITED_JSON', [`gs://${bucket}/${prefix}_source/rows-*.json`], 'NONE')).finally(() => clearTimeout(preload));
-          jobIds.push(job.jobId);
-          await withFailureMapping('Cloud Storage', () => marker.save(JSON.stringify({ job_ids: jobIds }), { resumable: false, contentType: 'application/json' }));
-        }
-        state.step = 'writing Parquet';
-        rowCount = await timed('parquet_writer', () => withFailureMapping('Cloud Storage', () => convertToParquet(deps.storage, bucket, prefix, meta.schema, b, state, signal)));
-        await withFailureMapping('Cloud Storage', () => deletePrefix(deps.storage, bucket, `${prefix}_source/`));
+        state.step = 'reading rows (tabledata.list) into the worker-side Parquet writer';
+        const r = await readTableToParquet(deps.storage, deps.bigquery.dataset(b.dataset, { projectId: project }).table(input.table), {
+          what: `${project}.${b.dataset}.${input.table}`,
+          bucket,
+          prefix,
+          schema: meta.schema,
+          numRows: meta.numRows,
+          b,
+          signal,
+          onProgress: (rows) => (state.rows = rows),
+        });
+        rowCount = r.rows;
+        seconds.read = r.seconds.read;
+        seconds.parquet_writer = r.seconds.parquet_writer;
         writer = 'worker';
       }
       const [files] = await withFailureMapping('Cloud Storage', () => deps.storage.bucket(bucket).getFiles({ prefix, autoPaginate: true }));
@@ -467,7 +464,8 @@ export function createBackupActivities(deps: ActivityDeps) {
         .filter((f) => !f.name.endsWith('/') && !f.name.slice(prefix.length).includes('/'))
         .map((f) => ({ name: f.name.slice(prefix.length), size: Number(f.metadata.size ?? 0) }))
         .sort((x, y) => x.name.localeCompare(y.name));
-      log.info('table extracted to staging', { table: input.table, files: staged.length, parquet_writer: writer, rows: rowCount });
+      const rowSource: RowSource = writer === 'worker' ? 'tabledata.list' : 'extract';
+      log.info('table staged', { table: input.table, files: staged.length, parquet_writer: writer, row_source: rowSource, rows: rowCount });
       return {
         table: input.table,
         staging_bucket: bucket,
@@ -475,13 +473,13 @@ export function createBackupActivities(deps: ActivityDeps) {
         files: staged,
         job_ids: jobIds,
         parquet_writer: writer,
+        row_source: rowSource,
         format: b.format,
         compression: b.compression,
         schema: meta.schema,
         row_count: rowCount,
         bigquery_num_rows: meta.numRows,
         seconds,
-        extract_reused: resumeSource,
       };
     });
   }
@@ -629,6 +627,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       format: x.format,
       compression: x.compression,
       ...(x.parquet_writer ? { parquet_writer: x.parquet_writer } : {}),
+      row_source: x.row_source,
       schema: x.schema,
       row_count: x.row_count,
       ...(x.bigquery_num_rows !== undefined ? { bigquery_num_rows: x.bigquery_num_rows } : {}),
@@ -816,51 +815,56 @@ export function createBackupActivities(deps: ActivityDeps) {
   return { backupListTables, backupExtractTable, backupTransferTable, backupFinishTable, backupVerify, backupRestore };
 }
 
-/** Reads the JSON extract's rows and writes `part-NNNNN.parquet` files (a new one every rows_per_file rows). */
-async function convertToParquet(
+/**
+ * The worker-side Parquet path: the table's rows read with tabledata.list (src/backup/table-read.ts)
+ * into `part-NNNNN.parquet` objects under the staging prefix (a new one every rows_per_file rows).
+ * A part is stored only once complete; when the read fails, the parts of this attempt are removed
+ * (the next attempt reads the table again).
+ */
+async function readTableToParquet(
   storage: Storage,
-  bucket: string,
-  prefix: string,
-  schema: BqField[],
-  b: BackupConfig,
-  state: { rows: number },
-  signal: AbortSignal,
-): Promise<number> {
-  const { ndjsonBatches, parquetCodec, StreamingParquetFile, writeWithBackpressure } = parquetModule();
-  const [all] = await storage.bucket(bucket).getFiles({ prefix: `${prefix}_source/`, autoPaginate: true });
-  const sources = all.filter((f) => !f.name.endsWith(`/${SOURCE_COMPLETE}`));
-  sources.sort((x, y) => x.name.localeCompare(y.name));
-  let part = 0;
-  let current: { file: ParquetModule.StreamingParquetFile; done: Promise<void>; end: () => void } | undefined;
-  const open = () => {
-    const name = `${prefix}part-${String(part++).padStart(5, '0')}.parquet`;
-    const out = storage.bucket(bucket).file(name).createWriteStream({ resumable: false, validation: false, contentType: 'application/vnd.apache.parquet' });
-    const done = new Promise<void>((resolve, reject) => out.once('finish', () => resolve()).once('error', reject));
-    const file = new StreamingParquetFile(schema, writeWithBackpressure(out), { codec: parquetCodec(b.compression), rowGroupRows: PARQUET_ROW_GROUP_ROWS });
-    return { file, done, end: () => out.end() };
+  table: Table,
+  a: { what: string; bucket: string; prefix: string; schema: BqField[]; numRows?: number; b: BackupConfig; signal: AbortSignal; onProgress: (rows: number) => void },
+): Promise<TableToParquetResult> {
+  // the writer's library loads while BigQuery prepares its answer (its first use, off the critical path)
+  const preload = setTimeout(() => parquetModule(), 250);
+  let storeFailure: unknown;
+  const openPart = (index: number): ParquetPartSink => {
+    const file = storage.bucket(a.bucket).file(`${a.prefix}part-${String(index).padStart(5, '0')}.parquet`);
+    const out = file.createWriteStream({ resumable: false, validation: false, contentType: 'application/vnd.apache.parquet' });
+    const stored = new Promise<void>((resolve, reject) => out.once('finish', resolve).once('error', reject));
+    stored.catch(() => undefined);
+    const write = parquetModule().writeWithBackpressure(out);
+    const noted = <T>(p: Promise<T>) => p.catch((err: unknown) => Promise.reject((storeFailure ??= err)));
+    return {
+      write: (chunk) => noted(write(chunk)),
+      end: () => noted((out.end(), stored)),
+      // a simple upload never ended keeps its request open: end it, then delete what it stored
+      discard: async () => {
+        out.end();
+        await stored.catch(() => undefined);
+        await file.delete({ ignoreNotFound: true });
+      },
+    };
   };
-  const close = async () => {
-    if (!current) return;
-    await current.file.finish();
-    current.end();
-    await current.done;
-    current = undefined;
-  };
-  let total = 0;
-  for (const src of sources) {
-    // one plain HTTP GET (src/gcs/ranged-reader): a third of the client's CPU for the tens of MB of JSON
-    for await (const rows of ndjsonBatches(objectReaderFor(storage)(bucket, src.name))) {
-      if (signal.aborted) throw signal.reason as Error;
-      for (const row of rows) {
-        current ??= open();
-        if (current.file.push(row)) await current.file.flushGroup();
-        total++;
-        if (current.file.rows >= b.rows_per_file) await close();
-      }
-      state.rows = total;
-    }
+  try {
+    return await tableToParquet({
+      table,
+      newFile: (write) => {
+        const { StreamingParquetFile, parquetCodec } = parquetModule();
+        return new StreamingParquetFile(a.schema, write, { codec: parquetCodec(a.b.compression), rowGroupRows: PARQUET_ROW_GROUP_ROWS });
+      },
+      numRows: a.numRows,
+      rowsPerFile: a.b.rows_per_file,
+      openPart,
+      signal: a.signal,
+      onProgress: a.onProgress,
+    });
+  } catch (err) {
+    await deletePrefix(storage, a.bucket, a.prefix).catch(() => undefined);
+    if (a.signal.aborted) throw err;
+    throw storeFailure !== undefined ? toApplicationFailure(storeFailure, 'Cloud Storage') : toApplicationFailure(notFoundIsPermanent(err, a.what), 'BigQuery (tabledata.list)');
+  } finally {
+    clearTimeout(preload);
   }
-  current ??= open(); // an empty table still gets one (empty) Parquet file with its schema
-  await close();
-  return total;
 }

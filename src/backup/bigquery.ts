@@ -47,7 +47,7 @@ export async function tableMetadata(bq: BigQuery, projectId: string, dataset: st
   }
 }
 
-function notFoundIsPermanent(err: unknown, what: string): unknown {
+export function notFoundIsPermanent(err: unknown, what: string): unknown {
   const e = err as ApiError;
   const text = `${e.errors?.[0]?.message ?? ''} ${e.message ?? ''}`;
   if (e.code === 404 || e.errors?.[0]?.reason === 'notFound' || /not ?found/i.test(text)) {

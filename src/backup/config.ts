@@ -156,7 +156,7 @@ export const backupObjectSchema = z
     compression: upperEnum(BACKUP_COMPRESSIONS).optional(),
     /**
      * who writes Parquet: `auto` (BigQuery's extract where the service can, probed once per worker;
-     * else the worker converts a JSON extract), `bigquery` (never convert) or `worker`.
+     * else the worker reads the rows with tabledata.list and writes Parquet), `bigquery` or `worker`.
      */
     parquet_writer: z.enum(['auto', 'bigquery', 'worker']).default('auto'),
     destination: backupDestinationSchema,

@@ -1,12 +1,14 @@
 /**
- * The worker-side Parquet writer: BigQuery rows (newline-delimited JSON from an extract job) →
- * Parquet with Snappy (hyparquet-writer, pure JS), streamed to any Writable. Used whenever the
- * BigQuery service cannot write Parquet itself (the emulator's extract writes only CSV and JSON).
+ * The worker-side Parquet writer: a table's rows as BigQuery's `tabledata.list` returns them
+ * (values in schema order, read by src/backup/table-read.ts) → Parquet with Snappy
+ * (hyparquet-writer, pure JS), streamed to any sink. Used whenever the BigQuery service cannot
+ * write Parquet itself (the emulator's extract writes only CSV and JSON).
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 import { writeOrFail } from '../activities/write-or-fail';
+import type { RowValues } from './table-read';
 
 /** A BigQuery schema field (tables.get). */
 export interface BqField {
@@ -21,6 +23,7 @@ type Kind = 'int64' | 'double' | 'bool' | 'string' | 'bytes' | 'date' | 'timesta
 interface Column {
   name: string;
   kind: Kind;
+  field: BqField;
   element: SchemaElement;
   values: unknown[];
 }
@@ -120,7 +123,10 @@ function utcTimestampMicros(s: string): bigint | undefined {
   return Number.isSafeInteger(ms * 1000 + micros) ? BigInt(ms * 1000 + micros) : BigInt(ms) * 1000n + BigInt(micros);
 }
 
-/** A BigQuery timestamp as microseconds since the epoch: text ('2025-01-08 06:15:00.123456 UTC') or seconds (tabledata's '1.7E9'). */
+/**
+ * A BigQuery timestamp as microseconds since the epoch from its text ('2025-01-08 06:15:00.123456 UTC',
+ * the emulator's nested '… +00') or seconds (tabledata without useInt64Timestamp: '1.7E9').
+ */
 export function timestampMicros(v: unknown, column: string): bigint {
   if (typeof v === 'string') {
     const fast = utcTimestampMicros(v);
@@ -153,24 +159,71 @@ function dateDays(v: unknown, column: string): number {
   return utcMs(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000;
 }
 
-function convert(kind: Kind, v: unknown, column: string): unknown {
+/** An all-digit string (optionally negative): tabledata's integer microseconds (useInt64Timestamp). */
+function isIntegerText(v: string): boolean {
+  const n = v.length;
+  let i = n > 0 && v.charCodeAt(0) === 45 ? 1 : 0;
+  if (i === n) return false;
+  for (; i < n; i++) if (!isDigit(v, i)) return false;
+  return true;
+}
+
+/** tabledata's TIMESTAMP: integer microseconds as asked (useInt64Timestamp); text or seconds where a service ignores that (nested values on the emulator). */
+function tabledataTimestamp(v: unknown, column: string): bigint {
+  return typeof v === 'string' && isIntegerText(v) ? BigInt(v) : timestampMicros(v, column);
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+/** Microseconds since the epoch as BigQuery writes a timestamp in JSON: 'YYYY-MM-DD HH:MM:SS.ffffff UTC'. */
+function timestampText(micros: bigint): string {
+  const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
+  const d = new Date(Number(ms));
+  const frac = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(Number(frac), 6)} UTC`;
+}
+
+/**
+ * A RECORD or REPEATED value of tabledata (`{f: [{v}]}` / `[{v}, …]`) as plain JSON: records as
+ * objects by field name, arrays as arrays, leaves as the text BigQuery sends (timestamps as UTC text).
+ */
+function nestedJson(field: BqField, v: unknown, column: string, inArray = false): unknown {
   if (v === null || v === undefined) return null;
-  switch (kind) {
+  if (field.mode === 'REPEATED' && !inArray) {
+    if (!Array.isArray(v)) throw new Error(`column ${column}: ${JSON.stringify(v).slice(0, 100)} is not a REPEATED value ([{v}, …])`);
+    return (v as { v: unknown }[]).map((x) => nestedJson(field, x?.v, column, true));
+  }
+  if (field.type === 'RECORD' || field.type === 'STRUCT') {
+    const f = (v as { f?: { v: unknown }[] }).f;
+    if (!Array.isArray(f)) throw new Error(`column ${column}: ${JSON.stringify(v).slice(0, 100)} is not a RECORD value ({f: [{v}, …]})`);
+    const out: Record<string, unknown> = {};
+    (field.fields ?? []).forEach((sub, i) => (out[sub.name] = nestedJson(sub, f[i]?.v, `${column}.${sub.name}`)));
+    return out;
+  }
+  if (field.type === 'TIMESTAMP' && typeof v === 'string' && isIntegerText(v)) return timestampText(BigInt(v));
+  return v;
+}
+
+/** One tabledata value of a top-level column, converted for its Parquet column. */
+function convert(c: Column, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  switch (c.kind) {
     case 'int64':
       return BigInt(typeof v === 'number' ? Math.trunc(v) : typeof v === 'string' ? v : String(v));
     case 'double':
-      return Number(v);
+      return Number(v); // also 'NaN', 'Infinity', '-Infinity'
     case 'bool':
-      return v === true || v === 'true' || v === 'TRUE' || v === 1;
+      return v === true || v === 'true' || v === 'TRUE';
     case 'bytes':
       return Buffer.from(String(v), 'base64');
     case 'date':
-      return dateDays(v, column);
+      return dateDays(v, c.name);
     case 'timestamp':
+      return tabledataTimestamp(v, c.name);
     case 'datetime':
-      return timestampMicros(v, column);
+      return timestampMicros(v, c.name);
     case 'json':
-      // the writer serialises JSON columns itself; a JSON-typed column arrives as its text
+      if (c.field.mode === 'REPEATED' || c.field.type === 'RECORD' || c.field.type === 'STRUCT') return nestedJson(c.field, v, c.name);
+      // a JSON column arrives as its text; the writer serialises JSON columns itself
       if (typeof v !== 'string') return v;
       try {
         return JSON.parse(v) as unknown;
@@ -210,7 +263,7 @@ export class StreamingParquetFile {
     if (fields.length === 0) throw new Error('a table without columns cannot be written as Parquet');
     this.columns = fields.map((f) => {
       const kind = kindOf(f);
-      return { name: f.name, kind, element: schemaElement(f, kind), values: [] };
+      return { name: f.name, kind, field: f, element: schemaElement(f, kind), values: [] };
     });
     this.bytesOut = new ByteWriter(1 << 20);
     this.writer = new ParquetWriter({
@@ -223,13 +276,17 @@ export class StreamingParquetFile {
     });
   }
 
-  async add(row: Record<string, unknown>): Promise<void> {
-    if (this.push(row)) await this.flushGroup();
+  async add(values: RowValues): Promise<void> {
+    if (this.push(values)) await this.flushGroup();
   }
 
-  /** Buffers one row without waiting; true when a row group is full and `flushGroup()` is due. */
-  push(row: Record<string, unknown>): boolean {
-    for (const c of this.columns) c.values.push(convert(c.kind, row[c.name], c.name));
+  /** Buffers one row (tabledata's values in schema order) without waiting; true when a row group is full and `flushGroup()` is due. */
+  push(values: RowValues): boolean {
+    const columns = this.columns;
+    if (values.length !== columns.length) {
+      throw new Error(`a row with ${values.length} values for the table's ${columns.length} columns: ${JSON.stringify(values).slice(0, 200)}`);
+    }
+    for (let i = 0; i < columns.length; i++) columns[i].values.push(convert(columns[i], values[i]));
     this.buffered++;
     this.rows++;
     return this.buffered >= (this.opts.rowGroupRows ?? 50_000);
@@ -262,57 +319,6 @@ export class StreamingParquetFile {
     await this.drainBytes();
     return { rows: this.rows, bytes: this.bytes };
   }
-}
-
-/**
- * Newline-delimited JSON as batches of objects, one batch per chunk read (no readline, no promise
- * per row: the rows of a chunk are parsed in one go).
- */
-export async function* ndjsonBatches(source: Readable): AsyncGenerator<Record<string, unknown>[]> {
-  let pending: Buffer[] = [];
-  const parse = (buf: Buffer, from: number, to: number, out: Record<string, unknown>[]) => {
-    let end = to;
-    if (end > from && buf[end - 1] === 13) end--; // CRLF
-    if (end <= from) return;
-    const line = buf.toString('utf8', from, end);
-    if (line.trim() !== '') out.push(JSON.parse(line) as Record<string, unknown>);
-  };
-  for await (const chunk of source) {
-    const buf = chunk as Buffer;
-    let start = 0;
-    let nl = buf.indexOf(10);
-    if (nl === -1) {
-      pending.push(buf);
-      continue;
-    }
-    const rows: Record<string, unknown>[] = [];
-    if (pending.length) {
-      // the line that began in earlier chunks
-      pending.push(buf.subarray(0, nl));
-      const line = Buffer.concat(pending);
-      pending = [];
-      parse(line, 0, line.length, rows);
-      start = nl + 1;
-      nl = buf.indexOf(10, start);
-    }
-    for (; nl !== -1; nl = buf.indexOf(10, start)) {
-      parse(buf, start, nl, rows);
-      start = nl + 1;
-    }
-    if (start < buf.length) pending.push(buf.subarray(start));
-    if (rows.length) yield rows;
-  }
-  if (pending.length) {
-    const rows: Record<string, unknown>[] = [];
-    const line = Buffer.concat(pending);
-    parse(line, 0, line.length, rows);
-    if (rows.length) yield rows;
-  }
-}
-
-/** Lines of newline-delimited JSON as objects. */
-export async function* ndjsonRows(source: Readable): AsyncGenerator<Record<string, unknown>> {
-  for await (const rows of ndjsonBatches(source)) yield* rows;
 }
 
 /** Writes to a Writable, waiting for 'drain' when its buffer is full, failing at once if it already failed. */

@@ -83,6 +83,8 @@ export async function BackupWorkflow(input: BackupInput): Promise<BackupResult> 
   setCurrentDetails(`Backup **${input.backup}** for ${date}: listing tables`);
   const plan = await light.backupListTables({ backup: input.backup, tables: input.tables });
   const outcomes = new Map<string, BackupTableOutcome>();
+  /** per table: who wrote its Parquet and where its rows came from ('worker from tabledata.list') */
+  const writtenBy = new Map<string, string>();
   const running = new Set<string>();
   for (const m of plan.missing) outcomes.set(m, { table: m, status: 'error', step: 'list', error_type: 'BigQueryNotFound', error: `no table ${m} in ${plan.project}.${plan.dataset}` });
   setHandler(backupProgressQuery, () => ({
@@ -94,7 +96,7 @@ export async function BackupWorkflow(input: BackupInput): Promise<BackupResult> 
   const details = () => {
     const ok = [...outcomes.values()].filter((o) => o.status === 'success');
     const bad = [...outcomes.values()].filter((o) => o.status === 'error');
-    const writers = [...new Set(ok.map((o) => o.parquet_writer).filter(Boolean))];
+    const writers = [...new Set(ok.map((o) => writtenBy.get(o.table)).filter(Boolean))];
     setCurrentDetails(
       `Backup **${input.backup}** (${plan.project}.${plan.dataset}) for ${date} → ${plan.destination}\n` +
         `${plan.format}/${plan.compression}${writers.length ? `, Parquet written by: ${writers.join(', ')}` : ''}\n` +
@@ -111,6 +113,7 @@ export async function BackupWorkflow(input: BackupInput): Promise<BackupResult> 
     let extract: ExtractResult | undefined;
     try {
       extract = await heavy.backupExtractTable({ backup: input.backup, date, table });
+      if (extract.parquet_writer) writtenBy.set(table, extract.row_source === 'tabledata.list' ? `${extract.parquet_writer} (rows read with tabledata.list)` : extract.parquet_writer);
       step = 'transfer';
       const transfer = await heavy.backupTransferTable({ backup: input.backup, date, table, staging_bucket: extract.staging_bucket, staging_prefix: extract.staging_prefix });
       step = 'manifest';

@@ -1,10 +1,11 @@
 /**
- * BigQuery result pages read as a stream: the `jobs.getQueryResults` response body is split into
- * its rows while it arrives, so a page is never held whole in memory (neither its JSON text nor
- * the object tree the client library would build from it). Memory stays one HTTP chunk and the
- * rows of that chunk, whatever the page size; large pages cost no memory, only fewer round trips.
+ * BigQuery result pages read as a stream: the `jobs.getQueryResults` (and `tabledata.list`)
+ * response body is split into its rows while it arrives, so a page is never held whole in memory
+ * (neither its JSON text nor the object tree the client library would build from it). Memory stays
+ * one HTTP chunk and the rows of that chunk, whatever the page size; large pages cost no memory,
+ * only fewer round trips.
  */
-import type { BigQuery } from '@google-cloud/bigquery';
+import type { BigQuery, Table } from '@google-cloud/bigquery';
 import { StringDecoder } from 'node:string_decoder';
 import { PassThrough, type Readable } from 'node:stream';
 
@@ -134,7 +135,33 @@ export async function streamQueryPage<T = RawRow>(
   if (job.location) qs.location = job.location;
   if (opts.pageToken) qs.pageToken = opts.pageToken;
   if (opts.timeoutMs !== undefined) qs.timeoutMs = opts.timeoutMs;
-  const stream = bq.requestStream({ uri: `/queries/${job.id}`, qs }) as unknown as Readable & { abort?: () => void };
+  return streamRows(bq.requestStream({ uri: `/queries/${job.id}`, qs }) as unknown as ClientStream, opts, onRows);
+}
+
+/**
+ * One page of a table's rows (`tabledata.list`, no job), streamed like `streamQueryPage`;
+ * timestamps as integer microseconds (`formatOptions.useInt64Timestamp`) where the service honours it.
+ */
+export async function streamTableDataPage<T = RawRow>(
+  table: Pick<Table, 'requestStream'>,
+  opts: { maxResults?: number; pageToken?: string; signal?: AbortSignal; parseRow?: (json: string) => T },
+  onRows: (rows: T[]) => Promise<void> | void,
+): Promise<PageMeta> {
+  const qs: Record<string, unknown> = { 'formatOptions.useInt64Timestamp': true };
+  if (opts.maxResults !== undefined) qs.maxResults = opts.maxResults;
+  if (opts.pageToken) qs.pageToken = opts.pageToken;
+  return streamRows(table.requestStream({ uri: '/data', qs }) as unknown as ClientStream, opts, onRows);
+}
+
+/** The client library's request stream (duplexify; `abort()` stops its HTTP request). */
+type ClientStream = Readable & { abort?: () => void };
+
+/** A rows-bearing response body split into rows while it arrives; its other fields at the end. */
+async function streamRows<T>(
+  stream: ClientStream,
+  opts: { signal?: AbortSignal; parseRow?: (json: string) => T },
+  onRows: (rows: T[]) => Promise<void> | void,
+): Promise<PageMeta> {
   let status = 200;
   let responded = false;
   let cancelled = false;

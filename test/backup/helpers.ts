@@ -48,6 +48,8 @@ for f in files:
         for c in range(rg.num_columns): comp.add(rg.column(c).compression)
     if not sample:
         sample = pf.read_row_group(0).slice(0, 5).to_pylist() if pf.metadata.num_row_groups else []
+finite = lambda v: str(v) if isinstance(v, float) and v != v or v in (float('inf'), float('-inf')) else v  # NaN/inf: not JSON
+sample = [{k: finite(v) for k, v in r.items()} for r in sample]
 print(json.dumps({"rows": rows, "columns": cols, "types": types, "compression": sorted(comp), "sample": sample}, default=str, ensure_ascii=False))
 `;
 

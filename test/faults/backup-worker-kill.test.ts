@@ -4,6 +4,8 @@
  * destination is byte-identical (sha256) to the staged one and to its manifest, no `.partial`
  * is left. The SFTP server is reached through a 20 ms RTT latency proxy (a partner across the
  * internet), so the stream lasts long enough to be interrupted.
+ * R1b: killed while the worker reads the table with tabledata.list and writes Parquet: the retry
+ * reads the table again (no extract job at all), one complete file, staging empty.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -119,7 +121,7 @@ for (let trial = 1; trial <= TRIALS; trial++) {
   });
 }
 
-test('Backup R1b: SIGKILL while the worker writes Parquet; the retry converts the earlier JSON extract, no second extract', async () => {
+test('Backup R1b: SIGKILL while the worker reads the table (tabledata.list) and writes Parquet; the retry reads it again: right row count, staging clean, no extract job', async () => {
   const info = stack();
   const { config, name } = backupTestConfig({ destination: { type: 'sftp' }, tables: [BACKUP_DEMO_BIG_TABLE] });
   const { default: _default, ...named } = config.connections.sftp;
@@ -128,14 +130,23 @@ test('Backup R1b: SIGKILL while the worker writes Parquet; the retry converts th
   client ??= await clientFor(config);
   const logPath = path.join(tmp, `${name}.log`);
   const date = '2025-05-02';
-  const source = `${stagingPrefix(name, date, BACKUP_DEMO_BIG_TABLE)}_source/`;
+  const staging = stagingPrefix(name, date, BACKUP_DEMO_BIG_TABLE);
   let worker = await WorkerProcess.start({ configPath, logPath, env: { BQSFTP_LOG_LEVEL: 'WARN' } });
   try {
     const handle = await client.workflow.start(BackupWorkflow, { taskQueue: config.temporal.task_queue, workflowId: backupWorkflowId(name, date), args: [{ backup: name, date }] });
-    await waitFor('the JSON extract complete in staging', async () => ((await storage().bucket(info.gcs.bucket).file(`${source}_COMPLETE.json`).exists())[0] ? true : undefined), 240_000);
-    await sleep(Math.floor(Math.random() * 1000));
-    const convertingAtKill = (await storage().bucket(info.gcs.bucket).getFiles({ prefix: source }))[0].length > 0;
+    // the activity's heartbeats reach the server throttled (every 16 s): the kill is timed from its start instead.
+    // On the emulator it reads the table ~7-10 s (one response after the emulator computed all rows), then writes ~1-2 s.
+    const started = await waitFor('the worker running backupExtractTable', async () => {
+      const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'backupExtractTable');
+      const at = pending?.lastStartedTime?.seconds;
+      return at ? Number(at) * 1000 + Math.floor((pending?.lastStartedTime?.nanos ?? 0) / 1e6) : undefined;
+    }, 240_000);
+    await sleep(Math.max(0, started + 1000 + Math.floor(Math.random() * 8000) - Date.now()));
+    const msAfterStart = Date.now() - started;
     await worker.kill();
+    const extractResult = (e: { activityTaskCompletedEventAttributes?: { result?: { payloads?: { data?: Uint8Array | null }[] | null } | null } | null }) =>
+      Buffer.from(e.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data ?? []).toString('utf8').includes('"row_source"');
+    const finishedBeforeKill = ((await handle.fetchHistory()).events ?? []).some(extractResult);
     worker = await WorkerProcess.start({ configPath, logPath, env: { BQSFTP_LOG_LEVEL: 'WARN' } });
     const result = await handle.result();
     assert.equal(result.success, 1, JSON.stringify(result));
@@ -145,17 +156,25 @@ test('Backup R1b: SIGKILL while the worker writes Parquet; the retry converts th
     const extracted = events
       .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data)
       .filter((d): d is Uint8Array => Boolean(d))
-      .map((d) => JSON.parse(Buffer.from(d).toString('utf8')) as { extract_reused?: boolean; job_ids?: string[] })
-      .find((x) => x.extract_reused !== undefined);
-    reportFigures('Backup R1b worker SIGKILL while writing Parquet', { converting_at_kill: convertingAtKill, extract_attempts: attempts, extract_reused: extracted?.extract_reused });
-    if (convertingAtKill) {
-      assert.ok(attempts >= 2, 'the killed attempt was retried');
-      assert.equal(extracted?.extract_reused, true, 'the retry converted the earlier extract instead of extracting again');
-      assert.equal(extracted?.job_ids?.length, 1);
-    }
+      .map((d) => JSON.parse(Buffer.from(d).toString('utf8')) as { row_source?: string; job_ids?: string[]; row_count?: number })
+      .find((x) => x.row_source !== undefined);
+    reportFigures('Backup R1b worker SIGKILL while reading the table and writing Parquet', {
+      ms_after_start_at_kill: msAfterStart,
+      finished_before_kill: finishedBeforeKill,
+      extract_attempts: attempts,
+      row_source: extracted?.row_source,
+      extract_jobs: extracted?.job_ids?.length,
+    });
+    if (!finishedBeforeKill) assert.ok(attempts >= 2, 'the killed attempt was retried');
+    assert.equal(extracted?.row_source, 'tabledata.list');
+    assert.deepEqual(extracted?.job_ids, [], 'no extract job, in any attempt');
+    assert.equal(extracted?.row_count, BACKUP_DEMO_BIG_ROWS);
     const dir = path.join(localSftpPath(config.sftp!.directory), 'GCP/bigquery', BACKUP_DEMO_DATASET, BACKUP_DEMO_BIG_TABLE, date);
+    assert.deepEqual(fs.readdirSync(dir).sort(), [MANIFEST_NAME, 'part-00000.parquet'], 'one complete file, nothing partial');
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_NAME), 'utf8')) as BackupManifest;
+    assert.equal(manifest.row_source, 'tabledata.list');
     assert.equal(readParquet([path.join(dir, 'part-00000.parquet')]).rows, BACKUP_DEMO_BIG_ROWS);
-    assert.deepEqual((await storage().bucket(info.gcs.bucket).getFiles({ prefix: stagingPrefix(name, date, BACKUP_DEMO_BIG_TABLE) }))[0].length, 0, 'staging empty');
+    assert.deepEqual((await storage().bucket(info.gcs.bucket).getFiles({ prefix: staging }))[0].length, 0, 'staging empty');
   } finally {
     await worker.stop();
   }
