@@ -51,7 +51,7 @@ export type PgpSummary = Omit<PgpRunRecord, 'export' | 'date' | 'gcs_path'>;
 
 /** Encrypts (and signs) one file of a delivery while it streams. */
 export function encryptDelivery(source: Readable, keys: DeliveryKeys, pgp: PgpDeliveryConfig, o: { size: number; fileName: string; md5?: boolean }): EncryptingStream {
-  return encryptingStream(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.fileName, md5: o.md5, size: o.size });
+  return encryptingStream(source, { encryptionKeys: keys.encryptionKeys, signingKey: keys.signingKey, armor: pgp.armor, fileName: o.fileName, md5: o.md5 });
 }
 
 export function pgpRecordObject(exportName: string, date: string): string {

@@ -16,7 +16,6 @@
  */
 import crypto, { type KeyObject } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { inlineHashes, threadHashes } from './hash-lane';
 
 /** Partial body chunks: 2^16 bytes (one length byte each). */
 const CHUNK_BITS = 16;
@@ -188,23 +187,14 @@ export interface NativeEncoder {
   final(): Buffer[];
   /** the plaintext's size, sha256 (the signature's hash, copied before its trailer), md5 when asked for; after final() */
   measure(): NativeMeasure;
-  /** ends the hash thread of an encoder that will not be finished (a failed or aborted transfer) */
-  close(): void;
-}
-
-export interface NativeEncoderOptions {
-  armor?: boolean;
-  fileName?: string;
-  md5?: boolean;
-  now?: Date;
-  /** hash on another core (./hash-lane): worth its thread for large files */
-  hashThread?: boolean;
 }
 
 /** The OpenPGP message (binary, or armored) of a plaintext fed in pieces, synchronously. */
-export function nativeEncoder(plan: NativeEncryptionPlan, o: NativeEncoderOptions): NativeEncoder {
+export function nativeEncoder(plan: NativeEncryptionPlan, o: { armor?: boolean; fileName?: string; md5?: boolean; now?: Date }): NativeEncoder {
   const now = Math.floor((o.now ?? new Date()).getTime() / 1000);
-  const hashes = o.hashThread ? threadHashes({ md5: o.md5 }) : inlineHashes({ md5: o.md5 });
+  const plainHash = crypto.createHash('sha256');
+  const md5 = o.md5 ? crypto.createHash('md5') : undefined;
+  const mdc = crypto.createHash('sha1');
   const cipher = crypto.createCipheriv(plan.cipher, plan.sessionKey, Buffer.alloc(16));
   let bytes = 0;
   let measure: NativeMeasure | undefined;
@@ -230,33 +220,31 @@ export function nativeEncoder(plan: NativeEncryptionPlan, o: NativeEncoderOption
   };
   const seipd = new StreamingPacket(TAG.seipd, out);
   const inner = (b: Buffer) => {
-    hashes.mdc(b);
+    mdc.update(b);
     seipd.write(cipher.update(b));
   };
   const literal = new StreamingPacket(TAG.literal, inner);
   const signer = plan.signer;
 
-  /** The v4 signature packet: hashed part, unhashed issuer key id, the digest's first two bytes, the signature. */
-  const signature = (s: NativeSigner, hashedPart: Buffer, digest: Buffer): Buffer => {
-    const unhashed = Buffer.concat([Buffer.from([9, 16]), s.keyId]); // issuer key id
-    return packet(TAG.signature, Buffer.concat([hashedPart, Buffer.from([unhashed.length >> 8, unhashed.length & 0xff]), unhashed, digest.subarray(0, 2), signDigest(s, digest)]));
-  };
-
-  // the signature's hashed part (v4: version, type, algorithms, hashed subpackets) and its trailer
-  let hashedPart: Buffer | undefined;
-  let trailer: Buffer | undefined;
-  if (signer) {
+  const signature = (s: NativeSigner): Buffer => {
     const created = Buffer.alloc(4);
     created.writeUInt32BE(now);
     const hashed = Buffer.concat([
       Buffer.from([5, 2]), created, // signature creation time
-      Buffer.from([22, 33, 4]), signer.fingerprint, // issuer fingerprint (v4)
+      Buffer.from([22, 33, 4]), s.fingerprint, // issuer fingerprint (v4)
     ]);
-    hashedPart = Buffer.concat([Buffer.from([4, SIG_BINARY, signer.algorithm, HASH_SHA256, hashed.length >> 8, hashed.length & 0xff]), hashed]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(hashedPart.length);
-    trailer = Buffer.concat([hashedPart, Buffer.from([4, 0xff]), length]);
-  }
+    const hashedPart = Buffer.concat([Buffer.from([4, SIG_BINARY, s.algorithm, HASH_SHA256, hashed.length >> 8, hashed.length & 0xff]), hashed]);
+    const trailer = Buffer.alloc(6);
+    trailer[0] = 4;
+    trailer[1] = 0xff;
+    trailer.writeUInt32BE(hashedPart.length, 2);
+    const h = plainHash.copy();
+    h.update(hashedPart);
+    h.update(trailer);
+    const digest = h.digest();
+    const unhashed = Buffer.concat([Buffer.from([9, 16]), s.keyId]); // issuer key id
+    return packet(TAG.signature, Buffer.concat([hashedPart, Buffer.from([unhashed.length >> 8, unhashed.length & 0xff]), unhashed, digest.subarray(0, 2), signDigest(s, digest)]));
+  };
 
   // the message's head: session keys, SEIPD v1, the random prefix, the one-pass signature, the literal packet's header
   out(plan.pkesk);
@@ -279,25 +267,23 @@ export function nativeEncoder(plan: NativeEncryptionPlan, o: NativeEncoderOption
   return {
     update(chunk) {
       bytes += chunk.length;
-      hashes.plain(chunk);
+      plainHash.update(chunk);
+      md5?.update(chunk);
       literal.write(chunk);
       return take();
     },
     final() {
       literal.end();
-      const plain = hashes.finishPlain(trailer);
-      if (signer) inner(signature(signer, hashedPart!, plain.signatureDigest!));
+      if (signer) inner(signature(signer));
       inner(Buffer.from([0xc0 | TAG.mdc, 20]));
-      seipd.write(cipher.update(hashes.finishMdc()));
+      seipd.write(cipher.update(mdc.digest()));
       seipd.write(cipher.final());
       seipd.end();
       release();
       armorer?.end();
-      hashes.close();
-      measure = { bytes, sha256: plain.sha256, ...(plain.md5 ? { md5: plain.md5 } : {}) };
+      measure = { bytes, sha256: plainHash.digest('hex'), ...(md5 ? { md5: md5.digest('hex') } : {}) };
       return take();
     },
-    close: () => hashes.close(),
     measure() {
       if (!measure) throw new Error('the plaintext measure is known once the encrypted stream has ended');
       return measure;
@@ -306,7 +292,7 @@ export function nativeEncoder(plan: NativeEncryptionPlan, o: NativeEncoderOption
 }
 
 /** `nativeEncoder` as a Transform: plaintext in, the OpenPGP message out. */
-export function nativeEncryptTransform(plan: NativeEncryptionPlan, o: NativeEncoderOptions): Transform & { measure(): NativeMeasure } {
+export function nativeEncryptTransform(plan: NativeEncryptionPlan, o: { armor?: boolean; fileName?: string; md5?: boolean; now?: Date }): Transform & { measure(): NativeMeasure } {
   let enc: NativeEncoder | undefined;
   const t = new Transform({
     transform(chunk: Buffer, _e, cb: TransformCallback) {
@@ -326,10 +312,6 @@ export function nativeEncryptTransform(plan: NativeEncryptionPlan, o: NativeEnco
       } catch (err) {
         cb(err as Error);
       }
-    },
-    destroy(err, cb) {
-      enc?.close();
-      cb(err);
     },
   });
   return Object.assign(t, {

@@ -33,12 +33,7 @@ export interface EncryptOptions {
   fileName?: string;
   /** also take the plaintext's md5 (to compare with Cloud Storage's); sha256 is always taken */
   md5?: boolean;
-  /** the plaintext's size when known: from HASH_THREAD_MIN_BYTES on, the native writer hashes on another core */
-  size?: number;
 }
-
-/** Below this size a hash thread costs more than it saves (its start, ~10 MB for its isolate). */
-export const HASH_THREAD_MIN_BYTES = 16 * 1024 * 1024;
 
 export interface EncryptingStream {
   /** the OpenPGP message, as bytes (armored text encoded as UTF-8 when `armor`) */
@@ -77,7 +72,7 @@ export function encryptingStream(source: Readable, opts: EncryptOptions): Encryp
     const plan = await nativeEncryptionPlan(opts.encryptionKeys, opts.signingKey);
     if (out.destroyed) return;
     if (plan) {
-      const writer = nativeEncryptTransform(plan, { armor: opts.armor, fileName: opts.fileName, md5: opts.md5, hashThread: (opts.size ?? 0) >= HASH_THREAD_MIN_BYTES });
+      const writer = nativeEncryptTransform(plan, { armor: opts.armor, fileName: opts.fileName, md5: opts.md5 });
       measure = () => writer.measure();
       writer.once('error', fail);
       source.pipe(writer).pipe(out);

@@ -6,7 +6,6 @@ import { pipeline } from 'node:stream/promises';
 import * as openpgp from 'openpgp';
 import { nativeEncryptionPlan } from '../../src/pgp/native-plan';
 import { nativeEncryptTransform } from '../../src/pgp/native-writer';
-import { inlineHashes, threadHashes } from '../../src/pgp/hash-lane';
 import { decryptingStream, encryptingStream } from '../../src/pgp/streams';
 import { loadPrivateKey, loadPublicKey } from '../../src/pgp/keys';
 import { gpgParty, validSigners } from './gpg';
@@ -29,10 +28,10 @@ const ourKey = () => loadPrivateKey({ text: us.secretArmored }, us.passphrase, '
 const rsaKey = () => loadPrivateKey({ text: rsaArmored.sec }, 'rsa phrase', 'pgp.signing_private_key', 'pgp.passphrase');
 const pub = (p: { publicArmored: string }) => loadPublicKey(p.publicArmored, 'exports.x.pgp.recipients[0]');
 
-async function encryptNative(data: Buffer, o: { signingKey?: openpgp.PrivateKey; recipients?: openpgp.PublicKey[]; armor?: boolean; piece?: number; hashThread?: boolean }) {
+async function encryptNative(data: Buffer, o: { signingKey?: openpgp.PrivateKey; recipients?: openpgp.PublicKey[]; armor?: boolean; piece?: number }) {
   const plan = await nativeEncryptionPlan(o.recipients ?? [await pub(partner)], o.signingKey);
   assert.ok(plan, 'the native writer takes these keys');
-  const t = nativeEncryptTransform(plan, { armor: o.armor, fileName: 'report.csv', md5: true, hashThread: o.hashThread });
+  const t = nativeEncryptTransform(plan, { armor: o.armor, fileName: 'report.csv', md5: true });
   const out: Buffer[] = [];
   const piece = o.piece ?? 17_000;
   const pieces = function* () {
@@ -124,35 +123,4 @@ test('keys the native writer does not take get no plan, and encryptingStream sti
   assert.equal(sha256(r.stdout), sha256(data));
   assert.match(r.stderr, new RegExp(`VALIDSIG ${ecdsa.privateKey.getFingerprint().toUpperCase()} `));
   assert.equal(enc.plaintext().sha256, sha256(data));
-});
-
-test('hash thread: the same digests as hashing inline, across the ring buffer\'s wrap (20 MB through an 8 MiB ring)', () => {
-  const data = crypto.randomBytes(20_000_000);
-  const digests = [inlineHashes, threadHashes].map((make) => {
-    const h = make({ md5: true });
-    for (let i = 0; i < data.length; i += 70_001) {
-      h.plain(data.subarray(i, i + 70_001));
-      h.mdc(data.subarray(i, i + 70_001));
-      h.mdc(Buffer.from([i & 0xff]));
-    }
-    const plain = h.finishPlain(Buffer.from('the signature trailer'));
-    const mdc = h.finishMdc();
-    h.close();
-    return { ...plain, signatureDigest: plain.signatureDigest?.toString('hex'), mdc: mdc.toString('hex') };
-  });
-  assert.deepEqual(digests[1], digests[0]);
-  assert.equal(digests[0].sha256, sha256(data));
-});
-
-test('native writer hashing on another core: gpg decrypts and verifies, measure right (empty, one chunk, 3 MB)', async () => {
-  const signingKey = await ourKey();
-  for (const size of [0, 65_537, 3_000_000]) {
-    const data = crypto.randomBytes(size);
-    const { message, measure } = await encryptNative(data, { signingKey, hashThread: true });
-    const r = partner.gpgRaw(['--status-fd', '2', '--decrypt'], message);
-    assert.equal(r.status, 0, `${size}: ${r.stderr}`);
-    assert.equal(sha256(r.stdout), sha256(data));
-    assert.match(r.stderr, new RegExp(`VALIDSIG ${us.fingerprint} `));
-    assert.equal(measure.sha256, sha256(data));
-  }
 });
