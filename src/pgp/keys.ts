@@ -4,6 +4,7 @@
  * checked for the use they are configured for. A key never leaves the worker: errors name the
  * config field and the fingerprint, never key material or a passphrase.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,6 +73,7 @@ export async function loadPrivateKey(source: { text?: string; path?: string }, p
   }
   if (key.isDecrypted()) return key;
   if (passphrase === undefined) throw pgpConfigError(passphraseField, `required: the private key ${fpr(key)} is protected by a passphrase`);
+  streamIteratedS2K(key);
   try {
     return await openpgp.decryptKey({ privateKey: key, passphrase });
   } catch {
@@ -80,6 +82,47 @@ export async function loadPrivateKey(source: { text?: string; path?: string }, p
 }
 
 const fpr = (k: openpgp.Key) => k.getFingerprint().toUpperCase();
+
+/** OpenPGP hash algorithm ids (RFC 9580 §9.5) → Node's names */
+const S2K_HASHES: Record<number, string> = { 1: 'md5', 2: 'sha1', 3: 'ripemd160', 8: 'sha256', 9: 'sha384', 10: 'sha512', 11: 'sha224', 12: 'sha3-256', 14: 'sha3-512' };
+
+/**
+ * The iterated-and-salted S2K (RFC 4880 §3.7.1.3): `count` bytes of salt ‖ passphrase repeated,
+ * hashed once per digest needed (the n-th with n zero bytes first), fed in 64 KiB pieces.
+ */
+export function iteratedS2K(hash: string, salt: Uint8Array, passphrase: string, count: number, numBytes: number): Buffer {
+  const data = Buffer.concat([salt, Buffer.from(passphrase, 'utf8')]);
+  const total = Math.max(count, data.length);
+  const block = Buffer.alloc(Math.max(1, Math.ceil(65536 / data.length)) * data.length);
+  for (let i = 0; i < block.length; i += data.length) data.copy(block, i);
+  const digests: Buffer[] = [];
+  let produced = 0;
+  for (let prefix = 0; produced < numBytes; prefix++) {
+    const h = crypto.createHash(hash);
+    if (prefix) h.update(Buffer.alloc(prefix));
+    for (let left = total; left > 0; left -= block.length) h.update(left >= block.length ? block : block.subarray(0, left));
+    const d = h.digest();
+    digests.push(d);
+    produced += d.length;
+  }
+  return Buffer.concat(digests).subarray(0, numBytes);
+}
+
+/**
+ * OpenPGP.js builds all `count` bytes of an iterated S2K in one array before hashing them
+ * (GnuPG's default count is ~65 MB): a transient 65 MB+ in the worker every time a protected key
+ * is unlocked. Its S2K objects get `iteratedS2K` instead (same bytes; test/pgp/keys-s2k.test.ts).
+ */
+function streamIteratedS2K(key: openpgp.PrivateKey): void {
+  for (const k of key.getKeys()) {
+    const s2k = (k.keyPacket as unknown as { s2k?: { type?: string; algorithm?: number; salt?: Uint8Array; getCount?(): number; produceKey?: unknown } }).s2k;
+    const hash = s2k?.algorithm !== undefined ? S2K_HASHES[s2k.algorithm] : undefined;
+    if (!s2k || s2k.type !== 'iterated' || !hash || !s2k.salt || typeof s2k.getCount !== 'function') continue;
+    const salt = s2k.salt;
+    const count = s2k.getCount();
+    s2k.produceKey = (passphrase: string, numBytes: number) => Promise.resolve(new Uint8Array(iteratedS2K(hash, salt, passphrase, count, numBytes)));
+  }
+}
 
 export async function describeKey(key: openpgp.Key, field: string, role: KeyInfo['role']): Promise<KeyInfo> {
   const exp = await key.getExpirationTime().catch(() => null);
