@@ -108,7 +108,20 @@ export async function connectSftp(ep: SftpEndpoint, opts: ConnectOptions = {}): 
       });
       client.connect(config);
     });
-    const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+    // a server that logs us in but never answers the subsystem request (a session process stuck
+    // behind a dead privilege-separation monitor answers keepalives) must not hold a transfer forever
+    const subsystemMs = ep.readyTimeoutMs ?? 20_000;
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(Object.assign(new Error(`the server accepted the login but did not open the SFTP subsystem within ${subsystemMs / 1000} s`), { level: 'client-timeout' })),
+        subsystemMs,
+      );
+      client.sftp((err, s) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(s);
+      });
+    });
     return new SftpSession(client, sftp, {
       server: ctx.server,
       username: ep.username,
