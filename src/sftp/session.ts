@@ -139,6 +139,10 @@ export class SftpSession {
     const onGone = () => this.markLost();
     client.on('error', onError).on('end', onGone).on('close', onGone);
     sftp.on('error', onError).on('end', onGone).on('close', onGone);
+    // a transport that closed before these listeners were attached (while the SFTP channel was
+    // being opened) emits nothing more: without this the session stayed "alive" on a dead socket
+    // and its requests waited for ever (seen in fault case R2)
+    if ((client as unknown as { _sock?: { destroyed?: boolean } })._sock?.destroyed) this.markLost();
   }
 
   /** false once the transport or the SFTP channel is closed or failed (e.g. keepalive timeout) */
