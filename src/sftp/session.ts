@@ -142,7 +142,12 @@ export class SftpSession {
     // a transport that closed before these listeners were attached (while the SFTP channel was
     // being opened) emits nothing more: without this the session stayed "alive" on a dead socket
     // and its requests waited for ever (seen in fault case R2)
-    if ((client as unknown as { _sock?: { destroyed?: boolean } })._sock?.destroyed) this.markLost();
+    this.noticeDeadTransport();
+  }
+
+  /** The transport's socket is destroyed though no 'close' reached us: the session is lost. */
+  private noticeDeadTransport(): void {
+    if (this.alive && (this.client as unknown as { _sock?: { destroyed?: boolean } })._sock?.destroyed) this.markLost();
   }
 
   /** false once the transport or the SFTP channel is closed or failed (e.g. keepalive timeout) */
@@ -183,6 +188,7 @@ export class SftpSession {
 
   /** Runs one ssh2 request; rejects at once if the connection drops while it is outstanding. */
   private call<T = void>(op: string, p: string | undefined, start: (cb: (err?: Error | null, value?: T) => void) => void): Promise<T> {
+    this.noticeDeadTransport();
     if (!this.alive) return Promise.reject(this.lostError());
     return new Promise<T>((resolve, reject) => {
       const signal = this.lostController.signal;
@@ -302,6 +308,7 @@ export class SftpSession {
 
   /** A stream of the file's bytes; its errors are SftpErrors. */
   createReadStream(p: string): Readable {
+    this.noticeDeadTransport();
     if (!this.alive) throw this.lostError();
     const out = new PassThrough();
     const src = this.sftp.createReadStream(p);

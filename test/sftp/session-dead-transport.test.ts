@@ -30,3 +30,12 @@ test('control: on an open transport the session is alive until the client closes
   client.emit('close');
   assert.equal(s.alive, false);
 });
+
+test('a socket destroyed later without a close event: the next request notices and fails with SftpConnectionLost instead of waiting', async () => {
+  const { client, sftp } = fakes(false);
+  const s = new SftpSession(client, sftp, info);
+  (client as unknown as { _sock: { destroyed: boolean } })._sock.destroyed = true;
+  const err = await s.stat('.').catch((e: unknown) => e);
+  assert.ok(isSftpError(err, 'SftpConnectionLost'), String(err));
+  assert.equal(s.alive, false);
+});
