@@ -93,7 +93,7 @@ export function encryptingStream(source: Readable, opts: EncryptOptions): Encryp
 }
 
 /** `encryptingStream` with OpenPGP.js doing the whole message (any key it supports). */
-export function openPgpJsEncryptingStream(source: Readable, opts: EncryptOptions): EncryptingStream {
+function openPgpJsEncryptingStream(source: Readable, opts: EncryptOptions): EncryptingStream {
   let bytes = 0;
   const sha256 = createHash('sha256');
   const md5 = opts.md5 ? createHash('md5') : undefined;

@@ -95,9 +95,6 @@ export async function connectSftp(ep: SftpEndpoint, opts: ConnectOptions = {}): 
     },
   };
 
-  // the transport's end, whenever it comes (also between the SFTP channel opening and the session taking over)
-  let gone = false;
-  client.once('close', () => (gone = true));
   try {
     await new Promise<void>((resolve, reject) => {
       // small WRITEs (a file's tail, a marker file) must not wait for a delayed ACK
@@ -125,7 +122,6 @@ export async function connectSftp(ep: SftpEndpoint, opts: ConnectOptions = {}): 
         else resolve(s);
       });
     });
-    if (gone) throw new Error('Connection lost while the SFTP subsystem was being opened');
     return new SftpSession(client, sftp, {
       server: ctx.server,
       username: ep.username,
