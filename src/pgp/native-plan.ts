@@ -24,6 +24,8 @@ function fromBigInt(n: bigint): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
+const signers = new WeakMap<openpgp.PrivateKey, Promise<NativeSigner | undefined>>();
+
 type Params = Record<string, Uint8Array | { getName?(): string } | undefined>;
 
 /** Our signing (sub)key's material as a Node key, for the algorithms the native writer signs with. */
@@ -76,9 +78,14 @@ export async function nativeEncryptionPlan(encryptionKeys: openpgp.PublicKey[], 
   if (encryptionKeys.length === 0) return undefined;
   let signer: NativeSigner | undefined;
   if (signingKey) {
-    if (signingKey.keyPacket.version !== 4) return undefined;
-    const k = await signingKey.getSigningKey();
-    signer = nativeSigner(k.keyPacket as openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket);
+    // once per key, not per file (the key's self-signatures are checked to pick the signing subkey)
+    let found = signers.get(signingKey);
+    if (!found) {
+      found = signingKey.keyPacket.version !== 4 ? Promise.resolve(undefined) : signingKey.getSigningKey().then((k) => nativeSigner(k.keyPacket as openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket));
+      found.catch(() => signers.delete(signingKey));
+      signers.set(signingKey, found);
+    }
+    signer = await found;
     if (!signer) return undefined;
   }
   const session = await openpgp.generateSessionKey({ encryptionKeys });
