@@ -16,7 +16,7 @@ import { BACKUP_DEMO_BIG_ROWS, BACKUP_DEMO_BIG_TABLE, BACKUP_DEMO_DATASET } from
 import type { StackInfo } from '../src/stack/stack-info';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
 import { sftpBatch } from './reference';
-import { stat, type Stat } from './stats';
+import { cpuSeconds, stat, type Stat } from './stats';
 
 export interface P7Result {
   rows: number;
@@ -44,11 +44,6 @@ function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 }
 const vmHwmMb = (pid: number) => statusMb(pid, 'VmHWM');
 
-/** user + system CPU seconds of a process so far */
-function cpuSeconds(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 export async function p7(opts: { info: StackInfo; benchDir: string; rounds: number; log: (s: string) => void; workerEnv?: Record<string, string>; split?: boolean }): Promise<P7Result> {
   const { info, benchDir, rounds, log } = opts;
