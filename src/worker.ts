@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { buildActivityDeps } from './activities/deps';
+import { prepareConnectionKeys } from './activities/sftp-endpoint';
 import { loadConfig, type Config } from './config';
 import { workflowBundlePath, workflowSourceDigest } from './temporal/workflow-bundle';
 import { packageVersion, temporalSdkVersion } from './version';
@@ -140,6 +141,7 @@ export async function runWorker(config: Config, role: WorkerRole = 'all', runOpt
   }
   if (role !== 'workflows') await migrateIngestOnStart(config);
   const w = await createWorker({ config, role });
+  if (role !== 'workflows') void prepareConnectionKeys(config);
   metrics.setPoolSource(() => w.deps.sftpPool.statsByConnection());
   metrics.setBuildInfo({ version: packageVersion(), buildId: workerBuildId(), sdkVersion: temporalSdkVersion() });
   if (metricsServer) process.stdout.write(`bq-sftp worker: metrics at ${metricsServer.url}\n`);

@@ -12,7 +12,7 @@
  * after re-reading its own raw parts to rebuild the ids already seen (a repeated id is a dead letter
  * naming the line it was first processed from). Requests are tried and backed off as in extract.ts.
  */
-import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, Context, heartbeat, log } from '@temporalio/activity';
 import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { toApplicationFailure } from '../activities/failures';
@@ -20,18 +20,25 @@ import type { SftpPool } from '../sftp';
 import { etlSftp, gcsLines, getPipeline, stagedObjects } from './common';
 import { composeInOrder, extractFailure, pageRequester, PART_BYTES, PART_RECORDS, secretsOf, type ExtractResult, type Page, type PageRequest } from './extract';
 import { keepAliveGetter, type Get } from './http-get';
+import { objectWriterFor } from '../gcs/object-writer';
 import { listElementTexts } from './json-slices';
 import { inlineStage, type Stage } from './stage-client';
 import type { LoadedLookup } from './lookups';
 import { loadPipelineLookups, type TransformResult } from './transform';
 import { fastAcceptFor, schemaForPipeline } from './validation';
+import { SqliteLoadError, SqliteRunLoad } from './sqlite-load';
+import type { TableCounts } from './db';
 
 export interface ExtractTransformInput {
   pipeline: string;
   stamp: string;
 }
 
-export type ExtractTransformResult = ExtractResult & TransformResult;
+export type ExtractTransformResult = ExtractResult &
+  TransformResult & {
+    /** the run's rows as committed to its SQLite database on the way (the save then only publishes) */
+    rows_loaded?: TableCounts;
+  };
 
 export interface ExtractTransformProgress {
   next_skip: number;
@@ -42,6 +49,7 @@ export interface ExtractTransformProgress {
   dead_lettered: number;
   reasons: Record<string, number>;
   parts: { raw: string[]; processed: string[]; dlq: string[] };
+  rows_loaded?: TableCounts;
   done?: boolean;
 }
 
@@ -74,6 +82,19 @@ export function warmSftpSession(config: Config, pool: SftpPool, connection: stri
   }
 }
 
+/**
+ * The committed rows, when they are the records staged kind by kind; otherwise undefined (logged),
+ * and the save loads the run again from the staged files, replacing them.
+ */
+export function checkedRows(rows: TableCounts, staged: { records: number; processed: number; dead_lettered: number }): TableCounts | undefined {
+  if (rows.raw === staged.records && rows.processed === staged.processed && rows.dlq === staged.dead_lettered) return rows;
+  log.warn('the SQLite rows loaded during the extract do not match the staged records; the save loads them again', {
+    rows,
+    staged: { raw: staged.records, processed: staged.processed, dlq: staged.dead_lettered },
+  });
+  return undefined;
+}
+
 export function createEtlExtractTransform(deps: {
   config: Config;
   storage: Storage;
@@ -86,6 +107,7 @@ export function createEtlExtractTransform(deps: {
     const objects = stagedObjects(input.pipeline, p, input.stamp);
     const bucketName = deps.config.gcs.bucket;
     const bucket = deps.storage.bucket(bucketName);
+    const writeObject = objectWriterFor(deps.storage);
     const signal = Context.current().cancellationSignal;
     const secrets = secretsOf(src);
     const redact = (s: string) => secrets.reduce((acc, sec) => acc.split(sec).join('***'), s);
@@ -108,19 +130,22 @@ export function createEtlExtractTransform(deps: {
       reasons: progress.reasons,
       processed_object: objects.processed,
       dlq_object: objects.dlq,
+      ...(progress.rows_loaded ? { rows_loaded: progress.rows_loaded } : {}),
     });
     if (previous?.done) return result();
 
     const lookups = await loadPipelineLookups(deps.config, input.pipeline, deps.storage);
     const appended = appendableColumns(lookups);
     const stage = inlineStage({ schema: schemaForPipeline(input.pipeline, p.validation), lookups, fast: fastAcceptFor(input.pipeline, p.validation), seen: new Map<string, number>() }, appended, progress.records);
+    // SQLite: the rows go in as the chunks are stored, on a thread of their own (sqlite-load.ts)
+    const load = p.database.postgres_url ? undefined : new SqliteRunLoad({ file: p.database.sqlite_path ?? deps.config.etl.sqlite_path, pipeline: input.pipeline, runId: input.stamp });
     try {
-      return await run(stage);
+      return await run(stage, load);
     } finally {
-      await stage.close();
+      await Promise.all([stage.close(), load?.close()]);
     }
 
-    async function run(stage: Stage): Promise<ExtractTransformResult> {
+    async function run(stage: Stage, load: SqliteRunLoad | undefined): Promise<ExtractTransformResult> {
       const partPrefix: Record<Kind, string> = {
         raw: `${objects.prefix}${objects.relative.raw.replace(/\.jsonl$/, '')}.parts/`,
         processed: `${objects.prefix}${objects.relative.processed.replace(/\.jsonl$/, '')}.parts/`,
@@ -147,10 +172,12 @@ export function createEtlExtractTransform(deps: {
             }
           }
           remember();
+          // and their rows, into this attempt's transaction
+          if (load) for (const k of KINDS) for (const part of previous.parts[k]) await load.feed(k, (await bucket.file(part).download({ validation: false }))[0]);
         }
       } catch (err) {
         clearInterval(ticker);
-        throw toApplicationFailure(err, 'Cloud Storage');
+        throw err instanceof SqliteLoadError ? toApplicationFailure(err, 'SQLite') : toApplicationFailure(err, 'Cloud Storage');
       }
 
       // the chunk being filled: its records are in the stage, stored as three part objects once it is full
@@ -168,13 +195,16 @@ export function createEtlExtractTransform(deps: {
             const staged = await cutting;
             const names: Partial<Record<Kind, string>> = {};
             const base = `${String(c.startSkip).padStart(12, '0')}.jsonl`;
-            await Promise.all(
-              KINDS.filter((k) => staged[k].length > 0).map(async (k) => {
+            await Promise.all([
+              ...KINDS.filter((k) => staged[k].length > 0).map(async (k) => {
                 const name = partPrefix[k] + base;
-                await bucket.file(name).save(staged[k], { resumable: false, contentType: 'application/x-ndjson', validation: false });
+                await writeObject(bucketName, name, staged[k], 'application/x-ndjson');
                 names[k] = name;
               }),
-            );
+              (async () => {
+                if (load) for (const k of KINDS) if (staged[k].length > 0) await load.feed(k, staged[k]);
+              })(),
+            ]);
             for (const k of KINDS) if (names[k]) progress.parts[k].push(names[k]);
             progress.bytes += staged.raw.length;
             staged.release();
@@ -262,7 +292,7 @@ export function createEtlExtractTransform(deps: {
         clearInterval(ticker);
         // keep what was fetched: the retry starts at the page that failed
         await flush(true).catch((e: unknown) => log.warn('could not store the pages fetched so far', { error: (e as Error).message }));
-        throw extractFailure(err, src, progress, redact);
+        throw err instanceof SqliteLoadError ? toApplicationFailure(err, 'SQLite') : extractFailure(err, src, progress, redact);
       }
       clearInterval(ticker);
       // after the compose requests below are on their way
@@ -272,13 +302,19 @@ export function createEtlExtractTransform(deps: {
       // the run's three files: each kind's parts composed in order
       try {
         const dest: Record<Kind, string> = { raw: objects.raw, processed: objects.processed, dlq: objects.dlq };
+        const committing = load?.commit().catch((e: unknown) => {
+          throw toApplicationFailure(e, 'SQLite');
+        });
+        committing?.catch(() => undefined); // awaited below
         await Promise.all(KINDS.map((k) => composeInOrder(deps.storage, bucketName, progress.parts[k], dest[k], partPrefix[k])));
+        // committed before the parts go: a retry after this point still finds what it resumes from
+        if (committing) progress.rows_loaded = checkedRows(await committing, progress);
         // every part under the prefixes, also one an earlier attempt stored without living to heartbeat it
         const listed = await Promise.all(KINDS.map(async (k) => (await bucket.getFiles({ prefix: partPrefix[k] }))[0].map((f) => f.name)));
         const names = new Set([...KINDS.flatMap((k) => progress.parts[k]), ...listed.flat()]);
         await Promise.all([...names].map((n) => bucket.file(n).delete({ ignoreNotFound: true })));
       } catch (err) {
-        throw toApplicationFailure(err, 'Cloud Storage');
+        throw err instanceof ApplicationFailure ? err : toApplicationFailure(err, 'Cloud Storage');
       }
       progress.done = true;
       heartbeat(progress);

@@ -26,12 +26,14 @@ import { lazyFunctions } from '../activities/lazy';
 const { encryptDelivery } = lazyFunctions(() => require('../pgp/delivery') as typeof PgpDelivery, ['encryptDelivery']);
 const { usableDeliveryKeys } = lazyFunctions(() => require('../pgp/keys') as typeof PgpKeys, ['usableDeliveryKeys']);
 /* eslint-enable @typescript-eslint/no-require-imports */
-import { openEtlDb, type DlqRow, type ProcessedRow, type RawRow, type RunSink } from './db';
+import { openEtlDb, type DlqRow, type ProcessedRow, type RawRow, type RunSink, type TableCounts } from './db';
 import { RowSplitter, type Row, type RowKind } from './rows';
 
 export interface SaveInput {
   pipeline: string;
   stamp: string;
+  /** the rows the extract committed on the way (SQLite); checked against the database, not reloaded */
+  rows_loaded?: TableCounts;
 }
 
 export interface PublishedFile {
@@ -132,6 +134,24 @@ export async function loadRunIntoDb(deps: { config: Config; storage: Storage }, 
   }
 }
 
+/**
+ * The rows the extract says it committed, when the database holds exactly those for the run;
+ * otherwise (rows removed or added since) undefined, and the save loads the run again.
+ */
+export async function loadedByExtract(database: Parameters<typeof openEtlDb>[0], defaultSqlite: string, input: SaveInput, onKind: (k: 'sqlite' | 'postgres') => void): Promise<SaveResult['rows'] | undefined> {
+  const expected = input.rows_loaded!;
+  const db = await withFailureMapping(database.postgres_url ? 'PostgreSQL' : 'SQLite', () => openEtlDb(database, defaultSqlite));
+  onKind(db.kind);
+  try {
+    const found = await db.counts(input.pipeline, input.stamp);
+    if (found.raw === expected.raw && found.processed === expected.processed && found.dlq === expected.dlq) return expected;
+    log.warn('the rows loaded during the extract are not all in the database any more; loading the run again', { pipeline: input.pipeline, run: input.stamp, expected, found });
+    return undefined;
+  } finally {
+    await db.close();
+  }
+}
+
 export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool: SftpPool }) {
   return async function etlSave(input: SaveInput): Promise<SaveResult> {
     const p = getPipeline(deps.config, input.pipeline);
@@ -196,8 +216,9 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
         heartbeat(progress);
       };
 
+      if (!progress.rows && input.rows_loaded) progress.rows = await loadedByExtract(p.database, deps.config.etl.sqlite_path, input, (k) => (kind = k));
       if (progress.rows) {
-        log.info('rows already loaded by an earlier attempt', { pipeline: input.pipeline, run: input.stamp });
+        log.info('rows already loaded', { pipeline: input.pipeline, run: input.stamp });
         for (const [, object, rel] of files) if (!isPublished(rel)) await publish(object, rel);
       } else {
         // each file is read once: to SFTP and, on the way, into the run's one transaction

@@ -7,6 +7,7 @@
  */
 import { ApplicationFailure, defineQuery, isCancellation, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { EtlActivities, ExtractResult, PublishedFile, SaveResult, TransformResult } from './activities';
+import type { TableCounts } from './db';
 import { isRunStamp, runStamp } from './naming';
 import { ScheduledStartTimeKey } from '../workflows/search-attributes';
 import { describeFailure } from '../workflows/describe-failure';
@@ -75,6 +76,7 @@ export async function EtlWorkflow(input: EtlInput): Promise<EtlResult> {
   try {
     let ex: ExtractResult;
     let tr: TransformResult;
+    let rowsLoaded: TableCounts | undefined;
     // one pass since the fused activity (each record parsed and staged once); runs started
     // before it replay their two steps
     if (patched('etl-extract-transform-fused')) {
@@ -82,6 +84,7 @@ export async function EtlWorkflow(input: EtlInput): Promise<EtlResult> {
       const et = await extracting.etlExtractTransform({ pipeline, stamp });
       ex = et;
       tr = et;
+      rowsLoaded = et.rows_loaded;
     } else {
       setCurrentDetails(`ETL **${pipeline}** ${stamp}: extracting from the source`);
       ex = await extracting.etlExtract({ pipeline, stamp });
@@ -92,7 +95,7 @@ export async function EtlWorkflow(input: EtlInput): Promise<EtlResult> {
     progress.counts = { raw: tr.raw, processed: tr.processed, dead_lettered: tr.dead_lettered };
     step = progress.step = 'save';
     setCurrentDetails(`ETL **${pipeline}** ${stamp}: ${tr.processed} valid, ${tr.dead_lettered} dead letters; saving`);
-    const sv = await steps.etlSave({ pipeline, stamp });
+    const sv = await steps.etlSave({ pipeline, stamp, ...(rowsLoaded ? { rows_loaded: rowsLoaded } : {}) });
     progress.step = 'done';
     setCurrentDetails(`ETL **${pipeline}** ${stamp}: ${tr.raw} raw → ${tr.processed} processed + ${tr.dead_lettered} dead letters; ${sv.database} rows and 3 files in ${sv.destination}`);
     return {

@@ -31,20 +31,20 @@ export class GcsReadError extends Error {
   }
 }
 
-interface StorageInternals {
+export interface StorageInternals {
   apiEndpoint?: unknown;
   customEndpoint?: boolean;
   useAuthWithCustomEndpoint?: boolean;
   authClient?: { getRequestHeaders(url?: string): Promise<unknown> };
 }
 
-const agents = {
+export const keepAliveAgents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
   'https:': new https.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
 };
 
 /** google-auth-library returns a plain object (v9) or a fetch Headers (v10). */
-function plainHeaders(h: unknown): Record<string, string> {
+export function plainHeaders(h: unknown): Record<string, string> {
   if (!h || typeof h !== 'object') return {};
   const out: Record<string, string> = {};
   const maybe = h as { forEach?: (cb: (v: string, k: string) => void) => void; get?: unknown };
@@ -79,7 +79,7 @@ export function objectReaderFor(storage: Storage): ObjectReader {
       if (ranged) headers.range = `bytes=${start}-${range.end ?? ''}`;
       if (out.destroyed) return;
       const lib = url.protocol === 'https:' ? https : http;
-      req = lib.get(url, { headers, agent: agents[url.protocol as 'http:' | 'https:'] }, (res) => {
+      req = lib.get(url, { headers, agent: keepAliveAgents[url.protocol as 'http:' | 'https:'] }, (res) => {
         const status = res.statusCode ?? 0;
         const ok = status === 206 || (status === 200 && (!ranged || start === 0));
         if (!ok) {

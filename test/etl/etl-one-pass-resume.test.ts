@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createEtlExtractTransform, type ExtractTransformProgress, type ExtractTransformResult } from '../../src/etl/extract-transform';
 import type { DeadLetter } from '../../src/etl/transform';
+import { openSqlite } from '../../src/etl/db';
 import { storage } from '../helpers/export';
 import { etlConfig, gcsObject, jsonLines, tmpDir, uniqueId } from './helpers';
 
@@ -55,6 +56,13 @@ describe('etlExtractTransform resumed by a second attempt', () => {
     await assert.rejects(first.run(createEtlExtractTransform(deps), input), (err: Error & { type?: string }) => err.type === 'SourceUnavailable');
     assert.equal(last?.next_skip, 2, 'page 1 stored before the failing page');
     assert.equal(last?.parts.raw.length, 1);
+    // the failed attempt's rows were never committed
+    const db = openSqlite(config.etl.sqlite_path);
+    try {
+      assert.deepEqual(await db.counts(name, input.stamp), { raw: 0, processed: 0, dlq: 0 });
+    } finally {
+      await db.close();
+    }
 
     const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: last });
     const r = (await second.run(createEtlExtractTransform(deps), input)) as ExtractTransformResult;
@@ -73,6 +81,18 @@ describe('etlExtractTransform resumed by a second attempt', () => {
     const processed = jsonLines<{ id: number; department_code: string }>(await gcsObject(r.processed_object));
     assert.deepEqual(processed.map((p) => p.id), [1, 2, 3, 4, 5]);
     assert.ok(processed.every((p) => p.department_code === 'SAL'));
+    // the rows went into SQLite on the way, once each: the stored part of the first attempt again, then the rest
+    assert.deepEqual(r.rows_loaded, { raw: 6, processed: 5, dlq: 1 });
+    const db2 = openSqlite(config.etl.sqlite_path);
+    try {
+      assert.deepEqual(await db2.counts(name, input.stamp), { raw: 6, processed: 5, dlq: 1 });
+      assert.equal(await db2.duplicates(name, input.stamp), 0);
+      assert.deepEqual((await db2.processedIds(name, input.stamp)).map(Number).sort(), [1, 2, 3, 4, 5]);
+      const dl = await db2.deadLetters(name, input.stamp);
+      assert.deepEqual(dl.map((d) => [d.line, d.id, d.rule]), [[4, '1', 'id:duplicate']]);
+    } finally {
+      await db2.close();
+    }
     // the parts are gone once composed
     const [parts] = await storage().bucket(config.gcs.bucket).getFiles({ prefix: `etl/${name}/` });
     assert.deepEqual(parts.map((f) => f.name).filter((n) => n.includes('.parts/')), []);
