@@ -1,7 +1,8 @@
 /**
- * ETL fault: the worker is SIGKILLed while `etlSave` runs (loading the database or publishing to
- * SFTP); a new worker process starts and the run completes: no duplicate rows, the table counts
- * match the files, the SFTP files equal the staged ones, no `.partial` left.
+ * ETL fault: the worker is SIGKILLed while `etlSave` runs (publishing to SFTP), or during the
+ * one-pass extract while its SQLite load thread holds the run's open transaction; a new worker
+ * process starts and the run completes: no duplicate rows, the table counts match the files, the
+ * SFTP files equal the staged ones, no `.partial` left.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +32,7 @@ after(async () => {
   await client?.connection.close();
   await api.close();
   fs.rmSync(tmp, { recursive: true, force: true });
-  reportFigures('ETL worker SIGKILL during save', {
+  reportFigures('ETL worker SIGKILL during save or the extract', {
     trials: results.length,
     completed: results.filter((r) => r.completed).length,
     duplicate_rows: results.reduce((n, r) => n + r.duplicates, 0),
@@ -42,8 +43,12 @@ after(async () => {
   });
 });
 
-for (let trial = 1; trial <= TRIALS; trial++) {
-  test(`ETL trial ${trial}/${TRIALS}: SIGKILL during save, a new worker finishes the run`, async () => {
+const cases: { trial: number; during: 'save' | 'extract' }[] = [
+  ...Array.from({ length: TRIALS }, (_, i) => ({ trial: i + 1, during: 'save' as const })),
+  { trial: TRIALS + 1, during: 'extract' },
+];
+for (const { trial, during } of cases) {
+  test(`ETL trial ${trial}/${cases.length}: SIGKILL during ${during === 'save' ? 'save' : 'the extract (its SQLite transaction open)'}, a new worker finishes the run`, async () => {
     const name = uniqueId('kill').replace(/-/g, '_');
     const dir = path.join(tmp, name);
     fs.mkdirSync(dir);
@@ -57,9 +62,19 @@ for (let trial = 1; trial <= TRIALS; trial++) {
     let second: WorkerProcess | undefined;
     try {
       const stamp = `2025010${trial}_030000`;
+      // the extract parks on page 25 of 40 (records 12,001–12,500) until the kill; the retry gets it
+      if (during === 'extract') api.setFaults([{ page: 25, kind: 'stall', ms: 20_000, times: 1 }]);
       const handle = await startEtlRun(client, config, { pipeline: name, stamp });
-      // kill as soon as save runs (trial 1: at once; later trials: once the rows are in)
-      const killedAfterRows = await waitFor('etlSave to start', async () => {
+      if (during === 'extract') {
+        // page 25 asked for: pages 1–20 (two chunks of 5,000) were taken; a moment later their parts
+        // are stored and their rows are in the load thread's open transaction
+        await waitFor('the extract to reach page 25', () => (api.log.some((e) => e.page === 25 && e.skip === 12_000) ? true : undefined), 120_000);
+        await new Promise((r) => setTimeout(r, 1500));
+        const { raw } = await handle.describe();
+        assert.ok(raw.pendingActivities?.some((a) => a.activityType?.name === 'etlExtractTransform'), 'killed during the extract');
+      }
+      // kill as soon as save runs (the first trial: at once; later ones: once it has heartbeated)
+      const killedAfterRows = during === 'extract' ? { rows: false } : await waitFor('etlSave to start', async () => {
         const { raw } = await handle.describe();
         const save = raw.pendingActivities?.find((a) => a.activityType?.name === 'etlSave');
         if (!save) return undefined;
@@ -95,6 +110,7 @@ for (let trial = 1; trial <= TRIALS; trial++) {
       results.push({ completed: false, killedAfterRows: false, duplicates: -1, differing: -1, partialsLeft: -1, saveAttempts: 0 });
       throw err;
     } finally {
+      api.setFaults([]);
       await first.kill();
       await second?.stop();
     }
