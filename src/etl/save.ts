@@ -219,7 +219,11 @@ export function createEtlSave(deps: { config: Config; storage: Storage; sftpPool
       if (!progress.rows && input.rows_loaded) progress.rows = await loadedByExtract(p.database, deps.config.etl.sqlite_path, input, (k) => (kind = k));
       if (progress.rows) {
         log.info('rows already loaded', { pipeline: input.pipeline, run: input.stamp });
-        for (const [, object, rel] of files) if (!isPublished(rel)) await publish(object, rel);
+        // the three files side by side, each on a pooled session of its own (round trips overlap)
+        // (all settled before a failure is thrown: a retry must not meet a publish still writing)
+        const settled = await Promise.allSettled(files.filter(([, , rel]) => !isPublished(rel)).map(([, object, rel]) => publish(object, rel)));
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       } else {
         // each file is read once: to SFTP and, on the way, into the run's one transaction
         const db = await withFailureMapping(dbService(), () => openEtlDb(p.database, deps.config.etl.sqlite_path));
