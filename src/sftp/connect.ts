@@ -3,7 +3,7 @@ import { SftpError, toSftpError } from './errors';
 import { secretsOf, serverLabel, type SftpEndpoint } from './endpoint';
 import { describeHostKey, parseHostKeyPin, type HostKeyPin } from './host-key';
 import { SftpSession, type NegotiatedAlgorithms } from './session';
-import { parsedPrivateKey, prepareKey } from './key-cache';
+import { openPrivateKey } from './key-cache';
 
 export interface ConnectOptions {
   /** server extensions to treat as absent (servers with a broken implementation; tests) */
@@ -60,8 +60,7 @@ export async function connectSftp(ep: SftpEndpoint, opts: ConnectOptions = {}): 
   let negotiated: NegotiatedAlgorithms | undefined;
 
   const pinnedAlgorithms = pin?.keyTypes.flatMap((t) => HOST_KEY_ALGORITHMS[t] ?? []) ?? [];
-  await prepareKey(ep.privateKey, ep.passphrase);
-  const parsedKey = parsedPrivateKey(ep.privateKey, ep.passphrase);
+  const parsedKey = await openPrivateKey(ep.privateKey, ep.passphrase);
   const config: ConnectConfig = {
     host: ep.host,
     port: ep.port,

