@@ -17,7 +17,7 @@ import type { Storage } from '@google-cloud/storage';
 import type { Config } from '../config';
 import { toApplicationFailure } from '../activities/failures';
 import type { SftpPool } from '../sftp';
-import { etlSftp, gcsLines, getPipeline, stagedObjects } from './common';
+import { etlSftp, getPipeline, stagedObjects } from './common';
 import { composeInOrder, extractFailure, pageRequester, PART_BYTES, PART_RECORDS, secretsOf, type ExtractResult, type Page, type PageRequest } from './extract';
 import { keepAliveGetter, type Get } from './http-get';
 import { objectWriterFor } from '../gcs/object-writer';
@@ -158,22 +158,19 @@ export function createEtlExtractTransform(deps: {
         if (previous) {
           // the ids seen so far, from this run's stored raw lines (what the earlier attempts kept)
           log.info('extract+transform resumes', { pipeline: input.pipeline, next_skip: previous.next_skip, parts: previous.parts.raw.length });
+          // each stored part read once (at most PART_BYTES): its rows into this attempt's transaction,
+          // and for the raw ones, the ids it holds
           let line = 0;
-          let batch: string[] = [];
-          const remember = () => {
-            stage.remember(batch, line - batch.length + 1);
-            batch = [];
-          };
-          for (const part of previous.parts.raw) {
-            for await (const text of gcsLines(deps.storage, bucketName, part)) {
-              line++;
-              batch.push(text);
-              if (batch.length >= 1000) remember();
+          for (const k of KINDS) {
+            for (const part of previous.parts[k]) {
+              const [bytes] = await bucket.file(part).download({ validation: false });
+              if (load) await load.feed(k, bytes);
+              if (k !== 'raw') continue;
+              const texts = bytes.toString('utf8').split('\n').filter((t) => t !== '');
+              for (let i = 0; i < texts.length; i += 1000) stage.remember(texts.slice(i, i + 1000), line + i + 1);
+              line += texts.length;
             }
           }
-          remember();
-          // and their rows, into this attempt's transaction
-          if (load) for (const k of KINDS) for (const part of previous.parts[k]) await load.feed(k, (await bucket.file(part).download({ validation: false }))[0]);
         }
       } catch (err) {
         clearInterval(ticker);
