@@ -70,12 +70,7 @@ export class SqliteRunLoad {
       this.worker.on('error', (e) => stop(e));
       this.worker.on('exit', () => stop(new Error('the SQLite load thread ended before the commit')));
     });
-    this.settled.catch(() => undefined); // surfaced by tap and commit
-  }
-
-  /** the thread's error, if it failed */
-  get error(): Error | undefined {
-    return this.failure;
+    this.settled.catch(() => undefined); // surfaced by feed and commit
   }
 
   private send(m: ToLoadThread, transfer: ArrayBuffer[] = []): void {
@@ -89,8 +84,9 @@ export class SqliteRunLoad {
   }
 
   /**
-   * Lines of `kind` (whole lines, in file order) for the thread; copied, so the caller may reuse
-   * `bytes` at once. Resolves when the thread has room for more; rejects with its error.
+   * The next bytes of `kind`'s file (a line may be cut between calls) for the thread; copied, so
+   * the caller may reuse `bytes` at once. Resolves when the thread has room for more; rejects with
+   * its error.
    */
   async feed(kind: RowKind, bytes: Buffer): Promise<void> {
     for (let at = 0; at < bytes.length; at += MESSAGE_BYTES) {
