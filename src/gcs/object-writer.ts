@@ -7,20 +7,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Storage } from '@google-cloud/storage';
-import { keepAliveAgents, plainHeaders, type StorageInternals } from './ranged-reader';
+import { GcsHttpError, keepAliveAgents, plainHeaders, type StorageInternals } from './ranged-reader';
 
 export type ObjectWriter = (bucket: string, name: string, body: Buffer, contentType: string) => Promise<void>;
-
-/** An HTTP error from Cloud Storage; `code` is the status, like the official client's ApiError. */
-export class GcsWriteError extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-    this.name = 'GcsWriteError';
-  }
-}
 
 export function objectWriterFor(storage: Storage): ObjectWriter {
   const s = storage as unknown as StorageInternals;
@@ -50,7 +39,7 @@ export function objectWriterFor(storage: Storage): ObjectWriter {
         res.on('end', () => {
           if (status >= 200 && status < 300) return resolve();
           const detail = /"message"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? text.trim().slice(0, 200);
-          reject(new GcsWriteError(`storing gs://${bucket}/${name} got HTTP ${status}${detail ? `: ${detail}` : ''}`, status));
+          reject(new GcsHttpError(`storing gs://${bucket}/${name} got HTTP ${status}${detail ? `: ${detail}` : ''}`, status));
         });
       });
       req.on('error', reject);

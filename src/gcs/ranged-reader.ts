@@ -21,13 +21,13 @@ export interface ByteRange {
 export type ObjectReader = (bucket: string, objectName: string, range?: ByteRange) => Readable;
 
 /** An HTTP error from Cloud Storage; `code` is the status, like the official client's ApiError. */
-export class GcsReadError extends Error {
+export class GcsHttpError extends Error {
   constructor(
     message: string,
     readonly code: number,
   ) {
     super(message);
-    this.name = 'GcsReadError';
+    this.name = 'GcsHttpError';
   }
 }
 
@@ -88,14 +88,14 @@ export function objectReaderFor(storage: Storage): ObjectReader {
           res.on('data', (d: string) => (body.length < 2000 ? (body += d) : undefined));
           res.on('end', () => {
             const detail = /"message"\s*:\s*"([^"]+)"/.exec(body)?.[1] ?? body.trim().slice(0, 200);
-            out.destroy(new GcsReadError(`reading gs://${bucket}/${name}${ranged ? ` bytes ${start}-${range.end ?? ''}` : ''} got HTTP ${status}${detail ? `: ${detail}` : ''}`, status));
+            out.destroy(new GcsHttpError(`reading gs://${bucket}/${name}${ranged ? ` bytes ${start}-${range.end ?? ''}` : ''} got HTTP ${status}${detail ? `: ${detail}` : ''}`, status));
           });
           res.on('error', (e) => out.destroy(e));
           return;
         }
         if (res.headers['content-encoding'] && res.headers['content-encoding'] !== 'identity') {
           res.destroy();
-          out.destroy(new GcsReadError(`gs://${bucket}/${name} was served with Content-Encoding ${res.headers['content-encoding']}, which this reader does not decode`, 415));
+          out.destroy(new GcsHttpError(`gs://${bucket}/${name} was served with Content-Encoding ${res.headers['content-encoding']}, which this reader does not decode`, 415));
           return;
         }
         res.on('error', (e) => out.destroy(e));

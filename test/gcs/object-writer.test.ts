@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { objectWriterFor, GcsWriteError } from '../../src/gcs/object-writer';
+import { objectWriterFor } from '../../src/gcs/object-writer';
+import { GcsHttpError } from '../../src/gcs/ranged-reader';
 import { stack, uniqueId } from '../helpers/stack';
 import { gcsBytes, storage } from '../helpers/export';
 
@@ -22,7 +23,7 @@ test('objectWriterFor stores the bytes as they are, with the content type, under
 
 test('objectWriterFor: a bucket that does not exist is an error naming the object and the HTTP status', async () => {
   const err = await objectWriterFor(storage())('no-such-bucket-' + uniqueId('b').toLowerCase(), 'x/y.jsonl', Buffer.from('a\n'), 'text/plain').catch((e: unknown) => e);
-  assert.ok(err instanceof GcsWriteError, String(err));
+  assert.ok(err instanceof GcsHttpError, String(err));
   assert.equal(err.code, 404);
   assert.match(err.message, /gs:\/\/no-such-bucket-[^/]+\/x\/y\.jsonl got HTTP 404/);
 });
