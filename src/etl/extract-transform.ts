@@ -68,10 +68,10 @@ export function appendableColumns(lookups: LoadedLookup[]): string[] | undefined
 }
 
 /**
- * Opens a pooled SFTP session for the save that follows, without waiting for it: the first
- * connection of a worker process decrypts the key (bcrypt KDF, 0.5–1.4 s of CPU), which then
- * happens while the parts are composed instead of at the start of the save. A failure is left for
- * the save to report.
+ * Opens a pooled SFTP session for the save that follows, without waiting for it: the handshake
+ * (and, if the worker has not opened the key yet, its bcrypt KDF on a thread) then happens while
+ * the parts are composed instead of at the start of the save. A failure is left for the save to
+ * report.
  */
 export function warmSftpSession(config: Config, pool: SftpPool, connection: string): void {
   try {
