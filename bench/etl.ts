@@ -17,7 +17,9 @@ import { runStamp } from '../src/etl/naming';
 import { repoRoot } from '../src/stack/layout';
 import type { StackInfo } from '../src/stack/stack-info';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
-import { cpuSeconds, range, stat, type Stat } from './stats';
+import { CpuSampler, cpuLine, cpuSeconds, range, stat, type Stat } from './stats';
+
+const WARM_UP_RECORDS = 5000;
 
 export interface P8Result {
   records: number;
@@ -117,6 +119,11 @@ interface RunFigures {
   steps: Partial<Record<'extract' | 'transform' | 'save', number>>;
   /** the highest RSS sampled (every 100 ms) while each step ran */
   rss_steps: Partial<Record<'extract' | 'transform' | 'save', number>>;
+  /** CPU seconds by worker thread name, and by the other processes, for the run */
+  cpu_threads: string;
+  cpu_others: string;
+  /** CPU seconds by label within each step's window (sampled every 100 ms) */
+  cpu_steps: string;
 }
 
 export interface P8SplitResult {
@@ -149,6 +156,10 @@ export async function p8(opts: {
   const api = await startApi(total, path.join(dir, 'users-api.log'));
   const input = etlDemoConfigInput(info, { taskQueue: 'bq-sftp-bench-p8', source: { url: `${api.url}/users`, page_size: pageSize }, pipeline: { remote_base: '/upload/bench-p8' } });
   (input.etl as Record<string, unknown>).sqlite_path = path.join(dir, 'etl.db');
+  // the same pipeline over its first 5,000 records: each worker's warm-up run, as the reader warms up
+  // on 5,000 before it is timed (a worker runs many runs; the first one's code is still cold)
+  const pipelines = (input.etl as { pipelines: Record<string, Record<string, unknown>> }).pipelines;
+  pipelines.warm_up = { ...pipelines.demo_users, source: { ...(pipelines.demo_users.source as object), max_records: WARM_UP_RECORDS }, remote_base: '/upload/bench-p8-warm-up' };
   const config = configSchema.parse(input);
   const configPath = path.join(dir, 'config.json');
   fs.writeFileSync(configPath, JSON.stringify(input), { mode: 0o600 });
@@ -162,7 +173,9 @@ export async function p8(opts: {
   let runNo = 0;
 
   const runOnce = async (variant: Variant): Promise<RunFigures> => {
-    const base = variant === 'split' ? { ...opts.workerEnv, ...lean } : { ...opts.workerEnv };
+    // BQSFTP_P8_WORKER_NODE_OPTIONS: node options for the measured worker alone (to try V8 settings)
+    const tried = process.env.BQSFTP_P8_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BQSFTP_P8_WORKER_NODE_OPTIONS } : {};
+    const base = variant === 'split' ? { ...opts.workerEnv, ...lean, ...tried } : { ...opts.workerEnv, ...tried };
     const env = { BQSFTP_LOG_LEVEL: 'WARN', BQSFTP_WORKER_LEAN: '0', ...base, ...(profDir ? { NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''}${prof}`.trim(), BQSFTP_CPU_PROF_DIR: profDir } : {}) };
     // a log per worker: WorkerProcess.start waits for "polling task queue" in it, which an earlier
     // round's log already holds (idle RSS and CPU were then taken before the worker was up)
@@ -174,14 +187,21 @@ export async function p8(opts: {
       // this moment, e.g. the workflow bundler, must not be taken for it)
       const wpid = env.BQSFTP_WORKER_LEAN === '0' ? worker.pid : workerProcessPid(worker.pid);
       const idle = rssMb(wpid);
+      const warm = await startEtlRun(client, config, { pipeline: 'warm_up', stamp: runStamp(new Date(Date.now() + runNo++ * 1000)) });
+      if ((await warm.result()).counts.raw !== WARM_UP_RECORDS) throw new Error('the warm-up run did not read its records');
       const workerCpu0 = cpuSeconds(wpid);
       const apiCpu0 = cpuSeconds(api.proc.pid!);
       const stamp = runStamp(new Date(Date.now() + runNo++ * 1000));
       // RSS every 100 ms, to say which step the peak is in
       const samples: [number, number][] = [];
+      // CPU by thread of the worker, and by the servers it talks to (threads and processes that end
+      // during the run keep their last sample)
+      const cpu = new CpuSampler(wpid, { 'users API': /users-api-server/, 'fake-gcs': /fake-gcs-server/, temporal: /temporal.* server start-dev/, sshd: /sshd: /, 'workflows worker': /--only workflows/ });
+      cpu.start();
       const sampler = setInterval(() => {
         try {
           samples.push([Date.now() / 1000, rssMb(wpid)]);
+          cpu.tick();
         } catch {
           /* gone */
         }
@@ -189,6 +209,7 @@ export async function p8(opts: {
       const handle = await startEtlRun(client, config, { pipeline: 'demo_users', stamp });
       const r = await handle.result().finally(() => clearInterval(sampler));
       const cpuWorker = per100k(cpuSeconds(wpid) - workerCpu0);
+      const byThread = cpu.totals();
       const cpuApi = per100k(cpuSeconds(api.proc.pid!) - apiCpu0);
       if (r.counts.raw !== total) throw new Error(`the run read ${r.counts.raw} records, expected ${total}`);
       const events = (await handle.fetchHistory()).events ?? [];
@@ -214,7 +235,8 @@ export async function p8(opts: {
       }
       const peakIn = (w?: [number, number]) => (w ? Math.max(0, ...samples.filter(([at]) => at >= w[0] && at <= w[1]).map(([, mb]) => mb)) : undefined);
       const rssSteps = Object.fromEntries(Object.entries(windows).map(([k, w]) => [k, peakIn(w)]));
-      return { records_per_s: total / seconds, seconds, rss_mb: vmHwmMb(wpid), idle_rss_mb: idle, cpu_worker: cpuWorker, cpu_api: cpuApi, steps, rss_steps: rssSteps };
+      const cpuSteps = Object.entries(windows).map(([k, w]) => `${k}: ${cpuLine(cpu.between(w[0], w[1]))}`).join('; ');
+      return { records_per_s: total / seconds, seconds, rss_mb: vmHwmMb(wpid), idle_rss_mb: idle, cpu_worker: cpuWorker, cpu_api: cpuApi, steps, rss_steps: rssSteps, cpu_threads: cpuLine(byThread.threads), cpu_others: cpuLine(byThread.others), cpu_steps: cpuSteps };
     } finally {
       await worker.stop();
       await workflows?.stop();
@@ -225,7 +247,7 @@ export async function p8(opts: {
   const apiFloor: number[] = [];
   const runs: Record<Variant, RunFigures[]> = { whole: [], split: [] };
   try {
-    await readAll(api.url, Math.min(total, 5000), pageSize); // warm-up
+    await readAll(api.url, Math.min(total, WARM_UP_RECORDS), pageSize); // warm-up
     for (let i = 0; i < rounds; i++) {
       const apiCpu0 = cpuSeconds(api.proc.pid!);
       const floorS = await readAll(api.url, total, pageSize);
@@ -239,6 +261,8 @@ export async function p8(opts: {
           `${st.transform === undefined ? `extract+transform ${st.extract?.toFixed(2)}` : `extract ${st.extract?.toFixed(2)}, transform ${st.transform.toFixed(2)}`}, save ${st.save?.toFixed(2)}), ` +
           `floor ${Math.round(total / floorS)} records/s (${floorS.toFixed(2)} s) → ${(f.records_per_s / (total / floorS)).toFixed(2)}×, peak RSS ${f.rss_mb} MB (${f.idle_rss_mb} MB idle; sampled in ${Object.entries(f.rss_steps).map(([k, v]) => `${k} ${v}`).join(', ')}); ` +
           `CPU per 100k: worker ${f.cpu_worker.toFixed(1)} s, users API ${f.cpu_api.toFixed(1)} s (reader alone: ${apiFloor.at(-1)!.toFixed(1)} s)`);
+        log(`    CPU s by worker thread: ${f.cpu_threads}; other processes: ${f.cpu_others}`);
+        log(`    CPU s by step: ${f.cpu_steps}`);
       }
     }
   } finally {
