@@ -157,7 +157,8 @@ export async function p8(opts: {
   const input = etlDemoConfigInput(info, { taskQueue: 'bq-sftp-bench-p8', source: { url: `${api.url}/users`, page_size: pageSize }, pipeline: { remote_base: '/upload/bench-p8' } });
   (input.etl as Record<string, unknown>).sqlite_path = path.join(dir, 'etl.db');
   // the same pipeline over its first 5,000 records: each worker's warm-up run, as the reader warms up
-  // on 5,000 before it is timed (a worker runs many runs; the first one's code is still cold)
+  // on 5,000 before it is timed (a worker runs many runs; the first one's code is still cold);
+  // BQSFTP_P8_NO_WARM_UP=1 measures a cold worker's first run instead
   const pipelines = (input.etl as { pipelines: Record<string, Record<string, unknown>> }).pipelines;
   pipelines.warm_up = { ...pipelines.demo_users, source: { ...(pipelines.demo_users.source as object), max_records: WARM_UP_RECORDS }, remote_base: '/upload/bench-p8-warm-up' };
   const config = configSchema.parse(input);
@@ -187,8 +188,8 @@ export async function p8(opts: {
       // this moment, e.g. the workflow bundler, must not be taken for it)
       const wpid = env.BQSFTP_WORKER_LEAN === '0' ? worker.pid : workerProcessPid(worker.pid);
       const idle = rssMb(wpid);
-      const warm = await startEtlRun(client, config, { pipeline: 'warm_up', stamp: runStamp(new Date(Date.now() + runNo++ * 1000)) });
-      if ((await warm.result()).counts.raw !== WARM_UP_RECORDS) throw new Error('the warm-up run did not read its records');
+      const warm = process.env.BQSFTP_P8_NO_WARM_UP === '1' ? undefined : await startEtlRun(client, config, { pipeline: 'warm_up', stamp: runStamp(new Date(Date.now() + runNo++ * 1000)) });
+      if (warm && (await warm.result()).counts.raw !== WARM_UP_RECORDS) throw new Error('the warm-up run did not read its records');
       const workerCpu0 = cpuSeconds(wpid);
       const apiCpu0 = cpuSeconds(api.proc.pid!);
       const stamp = runStamp(new Date(Date.now() + runNo++ * 1000));
