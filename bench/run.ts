@@ -54,7 +54,12 @@ const RTT_MS = opt('rtt-ms', 20);
 /** --lean: the worker runs with the Dockerfile's memory settings (one malloc arena, 1 MiB semi-spaces) */
 /** --split: transfers run in a `worker --only activities` process (measured), workflows in another */
 const SPLIT = args.includes('--split');
-const LEAN_ENV: Record<string, string> = args.includes('--lean') ? { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: process.env.BENCH_LEAN_NODE_OPTIONS || '--max-semi-space-size=1' } : {};
+// the lean launcher's settings (bin/lean-worker.js)
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { LEAN_HEAP_GROWING_PERCENT } = require('../bin/lean-worker.js') as { LEAN_HEAP_GROWING_PERCENT: string };
+const LEAN_ENV: Record<string, string> = args.includes('--lean')
+  ? { MALLOC_ARENA_MAX: '1', BQSFTP_HEAP_GROWING_PERCENT: LEAN_HEAP_GROWING_PERCENT, NODE_OPTIONS: process.env.BENCH_LEAN_NODE_OPTIONS || '--max-semi-space-size=1' }
+  : {};
 
 const info = stackInfoOrExit('bench');
 const benchDir = path.join(repoRoot, '.bench');

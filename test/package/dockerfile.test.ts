@@ -80,3 +80,13 @@ void test('the image runs compiled code with production dependencies only', () =
   assert.equal(pkg.dependencies.tsx, undefined, 'tsx is a dev dependency');
   assert.ok(pkg.devDependencies.tsx);
 });
+
+void test('the image runs lean as the launcher does: one malloc arena, 1 MiB semi-spaces, the lean heap growth', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const lean = require('../../bin/lean-worker.js') as { leanEnv(env: Record<string, string>): Record<string, string> };
+  const env = envOf(stages().at(-1)!);
+  const launcher = lean.leanEnv({});
+  assert.equal(env.MALLOC_ARENA_MAX, launcher.MALLOC_ARENA_MAX);
+  assert.equal(env.BQSFTP_HEAP_GROWING_PERCENT, launcher.BQSFTP_HEAP_GROWING_PERCENT);
+  assert.match(env.NODE_OPTIONS ?? '', /--max-semi-space-size=1\b/);
+});
