@@ -1,10 +1,11 @@
 'use strict';
 // BQSFTP_WORKER_LEAN=1 (issue 20): `bq-sftp worker` runs lean: one malloc arena (MALLOC_ARENA_MAX=1),
 // 1 MiB V8 semi-spaces (--max-semi-space-size=1) and a 30 % heap growth (BQSFTP_HEAP_GROWING_PERCENT).
-// The first two must be set before a process starts, so when they are missing this launcher starts the worker again with them and passes signals and the
-// exit code through; it loads nothing else. Opt-in: measured 2026-12-01 on the bench machine it cut
-// the 1 GiB P1 peak from ~294 to ~227 MB (not under 150 MB) but made the transfer ~2.5x slower
-// (median 12.0 s vs 4.7 s, 3 rounds each), so it is not the default.
+// The first two must be set before a process starts, so when they are missing this launcher starts
+// the worker again with them and passes signals and the exit code through; it loads nothing else.
+// Opt-in: measured 2026-12-01 on the bench machine it cut the 1 GiB P1 peak from ~294 to ~227 MB
+// (not under 150 MB) but made the transfer ~2.5x slower (median 12.0 s vs 4.7 s, 3 rounds each),
+// so it is not the default.
 // The worker ends itself when its launcher is gone (SIGKILL included), so a killed worker never
 // leaves an orphan behind.
 const { spawn } = require('node:child_process');
@@ -18,6 +19,8 @@ function needsLeanRestart(argv, env) {
   return !(semi && env.MALLOC_ARENA_MAX);
 }
 
+const LEAN_HEAP_GROWING_PERCENT = '30';
+
 /**
  * The lean worker's environment: one malloc arena, and the next full collection at +30 % of what
  * survived the last instead of the worker's default 60 % (1 MiB semi-spaces promote more garbage;
@@ -30,8 +33,6 @@ function leanEnv(env) {
   if (!out.BQSFTP_HEAP_GROWING_PERCENT) out.BQSFTP_HEAP_GROWING_PERCENT = LEAN_HEAP_GROWING_PERCENT;
   return out;
 }
-
-const LEAN_HEAP_GROWING_PERCENT = '30';
 
 function runLeanWorker(script, argv) {
   const env = leanEnv(process.env);

@@ -34,7 +34,7 @@ export function applyHeapGrowth(env: NodeJS.ProcessEnv = process.env): number | 
 function collectNow(): void {
   v8.setFlagsFromString('--expose-gc');
   try {
-    (vm.runInNewContext('gc') as () => void)();
+    (vm.runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined)?.();
   } finally {
     v8.setFlagsFromString('--no-expose-gc');
   }
