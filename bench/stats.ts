@@ -18,9 +18,13 @@ export const range = (s: Stat, digits = 2) => `${fmt(s.median, digits)} (${fmt(s
 
 /** user + system CPU seconds of a process so far (all its threads) */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime of a /proc/…/stat line, in seconds (clock ticks, 100/s) */
+function statCpuSeconds(stat: string): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100/s)
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /**
@@ -39,17 +43,12 @@ export class CpuSampler {
     private readonly others: Record<string, RegExp> = {},
   ) {}
 
-  private static ticks(stat: string): number {
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  }
-
   sample(): void {
     try {
       for (const tid of readdirSync(`/proc/${this.pid}/task`)) {
         try {
           const stat = readFileSync(`/proc/${this.pid}/task/${tid}/stat`, 'utf8');
-          const v = CpuSampler.ticks(stat);
+          const v = statCpuSeconds(stat);
           const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
           // BQSFTP_BENCH_TIDS=1: every thread on its own (by id)
           const name = Number(tid) === this.pid ? 'main' : process.env.BQSFTP_BENCH_TIDS === '1' ? `${comm}#${tid}` : comm;
@@ -74,7 +73,7 @@ export class CpuSampler {
           this.labels.set(p, label);
         }
         if (!label) continue;
-        const v = CpuSampler.ticks(readFileSync(`/proc/${p}/stat`, 'utf8'));
+        const v = statCpuSeconds(readFileSync(`/proc/${p}/stat`, 'utf8'));
         const e = this.procs.get(p);
         if (e) e.last = v;
         else this.procs.set(p, { label, first: this.started ? 0 : v, last: v });
