@@ -40,6 +40,7 @@ export interface ExtractProgress {
 
 export const PART_RECORDS = 5000;
 export const PART_BYTES = 8 * 1024 * 1024;
+const JSONL_TYPE = 'application/x-ndjson';
 
 export class SourceError extends Error {
   constructor(
@@ -294,14 +295,25 @@ export function createEtlExtract(deps: { config: Config; storage: Storage; fetch
   };
 }
 
+/**
+ * Composes `parts` in order into `dest` (through temporary objects under `tmpPrefix` when there are
+ * more than 32), as JSONL. The content type travels in the compose request: setting it afterwards
+ * is a metadata patch, which fake-gcs-server carries out by rewriting the whole object (it doubled
+ * the compose's time at the extract's end).
+ */
 export async function composeInOrder(storage: Storage, bucketName: string, parts: string[], dest: string, tmpPrefix: string): Promise<void> {
   const bucket = storage.bucket(bucketName);
+  const jsonl = (name: string) => {
+    const f = bucket.file(name);
+    f.metadata = { ...f.metadata, contentType: JSONL_TYPE };
+    return f;
+  };
   if (parts.length === 0) {
-    await bucket.file(dest).save('', { resumable: false, contentType: 'application/x-ndjson' });
+    await bucket.file(dest).save('', { resumable: false, contentType: JSONL_TYPE });
     return;
   }
   if (parts.length === 1) {
-    await bucket.file(parts[0]).copy(bucket.file(dest));
+    await bucket.file(parts[0]).copy(bucket.file(dest)); // the part's own content type (JSONL)
     return;
   }
   let level = parts;
@@ -311,16 +323,13 @@ export async function composeInOrder(storage: Storage, bucketName: string, parts
     const next: string[] = [];
     for (let i = 0; i < level.length; i += 32) {
       const name = `${tmpPrefix}compose-${round}-${i / 32}`;
-      await bucket.combine(level.slice(i, i + 32), name);
+      await bucket.combine(level.slice(i, i + 32), jsonl(name));
       next.push(name);
       temps.push(name);
     }
     level = next;
     round++;
   }
-  await bucket.combine(level, dest);
+  await bucket.combine(level, jsonl(dest));
   await Promise.all(temps.map((n) => bucket.file(n).delete({ ignoreNotFound: true })));
-  // the composed object's content type
-  await bucket.file(dest).setMetadata({ contentType: 'application/x-ndjson' }).catch(() => undefined);
 }
-
