@@ -1,7 +1,8 @@
 /**
  * openSqlite inserts rows many per statement (db.ts multiRowInsert): every row lands with its own
  * values whatever the count (full statements, a remainder, fewer than one statement), and a key
- * repeated inside one statement keeps the later row, as separate statements would.
+ * repeated inside one statement keeps the later row, as separate statements would. The connection's
+ * settings (WAL, statement journals in memory) are what the load relies on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openSqlite, type DlqRow, type ProcessedRow, type RawRow } from '../../src/etl/db';
+import { openSqlite, sqliteConnection, type DlqRow, type ProcessedRow, type RawRow } from '../../src/etl/db';
 
 function tmpDb(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bqsftp-multirow-')), 'etl.db');
@@ -58,5 +59,16 @@ test('a key repeated within one statement keeps the later row', async () => {
     ]);
   } finally {
     check.close();
+  }
+});
+
+test('the ETL connection is WAL with its statement journals in memory (not a temp file written page by page)', () => {
+  const db = sqliteConnection(tmpDb());
+  try {
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(db.pragma('synchronous', { simple: true }), 1, 'NORMAL');
+    assert.equal(db.pragma('temp_store', { simple: true }), 2, 'MEMORY');
+  } finally {
+    db.close();
   }
 });
