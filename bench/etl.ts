@@ -10,10 +10,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { configSchema } from '../src/config';
+import { createStorage } from '../src/gcs/client';
 import { clientFor } from '../src/cli/config-option';
 import { etlDemoConfigInput } from '../src/etl/demo-config';
 import { startEtlRun } from '../src/etl/starter';
 import { runStamp } from '../src/etl/naming';
+import type { EtlResult } from '../src/etl/workflow';
 import { repoRoot } from '../src/stack/layout';
 import type { StackInfo } from '../src/stack/stack-info';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
@@ -175,6 +177,14 @@ export async function p8(opts: {
   const prof = profDir ? ` --require ${path.join(repoRoot, 'bench/cpu-profile-preload.cjs')}` : '';
   const lean = { MALLOC_ARENA_MAX: '1', BQSFTP_HEAP_GROWING_PERCENT: LEAN_HEAP_GROWING_PERCENT, NODE_OPTIONS: process.env.BENCH_LEAN_NODE_OPTIONS || '--max-semi-space-size=1' };
   let runNo = 0;
+  // each run's 2 × 33 MB staged in GCS and published to SFTP are deleted once it is measured (they
+  // filled the stack's disk by ~130 MB per run)
+  const staging = createStorage({ apiEndpoint: info.gcs.endpoint, projectId: info.gcs.projectId }).bucket(config.gcs.bucket);
+  const removeRunFiles = async (r: EtlResult) => {
+    const bucket = staging;
+    await Promise.all(Object.values(r.staged.bucket_objects).map((o) => bucket.file(o).delete({ ignoreNotFound: true })));
+    for (const f of r.files) fs.rmSync(path.join(info.sftp.keyUser.localRoot, f.remote_path), { force: true });
+  };
 
   const runOnce = async (variant: Variant): Promise<RunFigures> => {
     // BQSFTP_P8_WORKER_NODE_OPTIONS: node options for the measured worker alone (to try V8 settings)
@@ -192,7 +202,11 @@ export async function p8(opts: {
       const wpid = env.BQSFTP_WORKER_LEAN === '0' ? worker.pid : workerProcessPid(worker.pid);
       const idle = rssMb(wpid);
       const warm = process.env.BQSFTP_P8_NO_WARM_UP === '1' ? undefined : await startEtlRun(client, config, { pipeline: 'warm_up', stamp: runStamp(new Date(Date.now() + runNo++ * 1000)) });
-      if (warm && (await warm.result()).counts.raw !== WARM_UP_RECORDS) throw new Error('the warm-up run did not read its records');
+      if (warm) {
+        const w = await warm.result();
+        await removeRunFiles(w);
+        if (w.counts.raw !== WARM_UP_RECORDS) throw new Error('the warm-up run did not read its records');
+      }
       const workerCpu0 = cpuSeconds(wpid);
       const apiCpu0 = cpuSeconds(api.proc.pid!);
       const stamp = runStamp(new Date(Date.now() + runNo++ * 1000));
@@ -212,6 +226,7 @@ export async function p8(opts: {
       }, 100);
       const handle = await startEtlRun(client, config, { pipeline: 'demo_users', stamp });
       const r = await handle.result().finally(() => clearInterval(sampler));
+      await removeRunFiles(r);
       const cpuWorker = per100k(cpuSeconds(wpid) - workerCpu0);
       const byThread = cpu.totals();
       const cpuApi = per100k(cpuSeconds(api.proc.pid!) - apiCpu0);
