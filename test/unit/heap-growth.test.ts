@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import vm from 'node:vm';
-import { applyHeapGrowth, DEFAULT_HEAP_GROWING_PERCENT, HEAP_GROWING_ENV } from '../../src/temporal/heap-growth';
+import { applyHeapGrowth, collectNow, DEFAULT_HEAP_GROWING_PERCENT, HEAP_GROWING_ENV } from '../../src/temporal/heap-growth';
 import type { Config } from '../../src/config';
 import { runWorker } from '../../src/worker';
 
@@ -50,6 +50,12 @@ test('the collection that puts the growth in force leaves no gc() behind, in thi
   applyHeapGrowth({});
   assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');
   assert.equal(vm.runInNewContext('typeof gc'), 'undefined');
+});
+
+test('where the flag exposes no gc, the collection is skipped and nothing fails', () => {
+  const asked: string[] = [];
+  assert.doesNotThrow(() => collectNow((code) => (asked.push(code), vm.runInNewContext(code.replace(/typeof gc === "function"/, 'false')))));
+  assert.equal(asked.length, 1);
 });
 
 test(`${HEAP_GROWING_ENV}: default ${DEFAULT_HEAP_GROWING_PERCENT}, 0 leaves V8 alone, anything else but a whole percentage is refused naming the variable`, () => {
