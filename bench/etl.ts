@@ -19,7 +19,7 @@ import type { EtlResult } from '../src/etl/workflow';
 import { repoRoot } from '../src/stack/layout';
 import type { StackInfo } from '../src/stack/stack-info';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
-import { CpuSampler, cpuLine, cpuSeconds, range, stat, type Stat } from './stats';
+import { CpuSampler, cpuLine, cpuSeconds, range, stat, workerCode, type Stat } from './stats';
 
 const WARM_UP_RECORDS = 5000;
 // the lean launcher's heap growth (bin/lean-worker.js), so the lean split is measured as it runs
@@ -154,7 +154,7 @@ export async function p8(opts: {
   const total = opts.records ?? 100_000;
   const pageSize = opts.pageSize ?? 100;
   const withSplit = opts.split ?? !process.argv.includes('--no-split');
-  log(`P8: EtlWorkflow over ${total.toLocaleString('en')} users (page size ${pageSize}) vs reading the same pages only (${rounds} rounds; the whole worker${withSplit ? ', then the lean split set-up: an activities-only worker with MALLOC_ARENA_MAX=1, --max-semi-space-size=1 and a ${LEAN_HEAP_GROWING_PERCENT} % heap growth beside a workflows-only one' : ''})`);
+  log(`P8: EtlWorkflow over ${total.toLocaleString('en')} users (page size ${pageSize}) vs reading the same pages only (${rounds} rounds; the whole worker${withSplit ? `, then the lean split set-up: an activities-only worker with MALLOC_ARENA_MAX=1, --max-semi-space-size=1 and a ${LEAN_HEAP_GROWING_PERCENT} % heap growth beside a workflows-only one` : ''}; worker code: ${workerCode()})`);
   const dir = path.join(benchDir, 'p8');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });

@@ -32,7 +32,7 @@ import { findPostgresBin } from '../src/stack/postgres';
 import { demoDates, ensureIngestDemoData, INGEST_DEMO_DATASET, INGEST_DEMO_END, INGEST_DEMO_START, ingestDemoConfig } from '../src/stack/seed-ingest';
 import type { StackInfo } from '../src/stack/stack-info';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
-import { stat, type Stat } from './stats';
+import { stat, workerCode, type Stat } from './stats';
 
 export interface P5Result {
   write_rows: number;
@@ -63,15 +63,6 @@ function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
     for (const child of children) best = Math.max(best, procStatusMb(Number(child), field));
   }
   return best;
-}
-
-/** What `bin/bq-sftp.js` runs: dist/ when it is built and newer than src/, else the TypeScript through tsx (more memory). */
-function workerCode(): string {
-  const root = path.resolve(__dirname, '..');
-  const newest = (dir: string): number => Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
-  const stamp = path.join(root, 'dist', '.build-stamp');
-  if (process.env.BQSFTP_RUN === 'dist' || (fs.existsSync(stamp) && newest(path.join(root, 'src')) <= fs.statSync(stamp).mtimeMs)) return 'compiled dist/';
-  return 'TypeScript through tsx (dist/ missing or older than src/)';
 }
 
 /** The lean settings of the split set-up (the Dockerfile's) */

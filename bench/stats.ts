@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import fs, { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 export interface Stat {
   median: number;
@@ -131,3 +132,12 @@ export const cpuLine = (m: Record<string, number>) =>
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(', ');
+
+/** What `bin/bq-sftp.js` runs: dist/ when it is built and newer than src/, else the TypeScript through tsx (more memory). */
+export function workerCode(): string {
+  const root = path.resolve(__dirname, '..');
+  const newest = (dir: string): number => Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
+  const stamp = path.join(root, 'dist', '.build-stamp');
+  if (process.env.BQSFTP_RUN === 'dist' || (fs.existsSync(stamp) && newest(path.join(root, 'src')) <= fs.statSync(stamp).mtimeMs)) return 'compiled dist/';
+  return 'TypeScript through tsx (dist/ missing or older than src/)';
+}
