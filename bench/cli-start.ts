@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { stat, type Stat } from './stats';
+import { distIsFresh, stat, type Stat } from './stats';
 
 export interface CliStartResult {
   compiled_s: Stat;
@@ -28,15 +28,6 @@ interface Sample {
   cpuS: number;
 }
 
-function newest(dir: string): number {
-  let max = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, e.name);
-    max = Math.max(max, e.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
-  }
-  return max;
-}
-
 /** wall seconds, peak RSS (MB) and CPU seconds (the last two by /usr/bin/time when present) of one `bq-sftp --help` */
 function once(root: string, mode: 'dist' | 'tsx'): Sample {
   const bin = path.join(root, 'bin/bq-sftp.js');
@@ -53,8 +44,7 @@ function once(root: string, mode: 'dist' | 'tsx'): Sample {
 export function cliStart(opts: { root: string; rounds: number; log: (s: string) => void }): CliStartResult {
   const { root, rounds, log } = opts;
   log(`P0: CLI start, \`bq-sftp --help\`: compiled dist/ vs TypeScript through tsx (${rounds} rounds, alternating)`);
-  const stamp = path.join(root, 'dist/.build-stamp');
-  if (!fs.existsSync(stamp) || newest(path.join(root, 'src')) > fs.statSync(stamp).mtimeMs) {
+  if (!distIsFresh(root)) {
     log('  dist/ is missing or stale: npm run build');
     const b = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
     if (b.status !== 0) throw new Error(`npm run build failed:\n${b.stdout}${b.stderr}`);

@@ -24,7 +24,7 @@ import { p8 } from './etl';
 import { p7 } from './backup';
 import { p5, type P5Result } from './ingest';
 import { cliStart } from './cli-start';
-import { fmt, range, stat, type Stat } from './stats';
+import { ensureBuilt, fmt, range, stat, type Stat } from './stats';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 const args = process.argv.slice(2);
@@ -477,6 +477,7 @@ async function main(): Promise<void> {
   log(`bq-sftp bench on ${machine}; cipher ${CIPHER} for every SSH client (ours, OpenSSH sftp -c${PEER_RCLONE ? ', rclone' : ''}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   const results: Record<string, unknown> = { machine, date: new Date().toISOString(), cipher: CIPHER, load_average_at_start: os.loadavg() };
   if (ONLY.includes('P0')) results.P0 = cliStart({ root: repoRoot, rounds: ROUNDS, log });
+  if (ONLY.some((b) => b !== 'P0')) ensureBuilt((s) => log(`${s}\n`));
   if (ONLY.includes('P1')) results.P1 = await p1(configPath);
   if (ONLY.includes('P1M')) results.P1M = await p1Mixed(configPath);
   if (ONLY.includes('P2')) results.P2 = await p2(configPath);

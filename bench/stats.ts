@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs, { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -133,11 +134,33 @@ export const cpuLine = (m: Record<string, number>) =>
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(', ');
 
+const repo = path.resolve(__dirname, '..');
+
+/** the newest modification time of any file under `dir` (ms; 0 when it does not exist) */
+function newest(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  return Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
+}
+
+/** dist/ was built by `npm run build` after the last change under src/ (what `bin/bq-sftp.js` then runs) */
+export function distIsFresh(root = repo): boolean {
+  const stamp = path.join(root, 'dist', '.build-stamp');
+  return fs.existsSync(stamp) && newest(path.join(root, 'src')) <= fs.statSync(stamp).mtimeMs;
+}
+
+/**
+ * Builds dist/ when it is missing or older than src/, so the workers the benches start run the
+ * compiled code a deployment runs; `BQSFTP_RUN=tsx` measures the TypeScript through tsx instead.
+ */
+export function ensureBuilt(log: (s: string) => void, root = repo): void {
+  if (process.env.BQSFTP_RUN === 'tsx' || distIsFresh(root)) return;
+  log('dist/ is missing or older than src/: npm run build (the benches measure the compiled workers; BQSFTP_RUN=tsx for the TypeScript)');
+  const b = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
+  if (b.status !== 0) throw new Error(`npm run build failed:\n${b.stdout}${b.stderr}`);
+}
+
 /** What `bin/bq-sftp.js` runs: dist/ when it is built and newer than src/, else the TypeScript through tsx (more memory). */
 export function workerCode(): string {
-  const root = path.resolve(__dirname, '..');
-  const newest = (dir: string): number => Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
-  const stamp = path.join(root, 'dist', '.build-stamp');
-  if (process.env.BQSFTP_RUN === 'dist' || (fs.existsSync(stamp) && newest(path.join(root, 'src')) <= fs.statSync(stamp).mtimeMs)) return 'compiled dist/';
-  return 'TypeScript through tsx (dist/ missing or older than src/)';
+  if (process.env.BQSFTP_RUN === 'dist' || (process.env.BQSFTP_RUN !== 'tsx' && distIsFresh())) return 'compiled dist/';
+  return 'TypeScript through tsx: dist/ missing or older than src/, or BQSFTP_RUN=tsx';
 }
