@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { distIsFresh, stat, type Stat } from './stats';
+import { buildDist, distIsFresh, stat, type Stat } from './stats';
 
 export interface CliStartResult {
   compiled_s: Stat;
@@ -44,10 +44,10 @@ function once(root: string, mode: 'dist' | 'tsx'): Sample {
 export function cliStart(opts: { root: string; rounds: number; log: (s: string) => void }): CliStartResult {
   const { root, rounds, log } = opts;
   log(`P0: CLI start, \`bq-sftp --help\`: compiled dist/ vs TypeScript through tsx (${rounds} rounds, alternating)`);
+  // P0 compares both, so it builds even with BQSFTP_RUN=tsx
   if (!distIsFresh(root)) {
     log('  dist/ is missing or stale: npm run build');
-    const b = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
-    if (b.status !== 0) throw new Error(`npm run build failed:\n${b.stdout}${b.stderr}`);
+    buildDist(root);
   }
   once(root, 'dist'); // warm the file cache for both
   once(root, 'tsx');

@@ -19,12 +19,10 @@ import type { EtlResult } from '../src/etl/workflow';
 import { repoRoot } from '../src/stack/layout';
 import type { StackInfo } from '../src/stack/stack-info';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
+import { leanWorkerEnv, LEAN_SETTINGS } from './lean-env';
 import { CpuSampler, cpuLine, cpuSeconds, range, stat, workerCode, type Stat } from './stats';
 
 const WARM_UP_RECORDS = 5000;
-// the lean launcher's heap growth (bin/lean-worker.js), so the lean split is measured as it runs
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { LEAN_HEAP_GROWING_PERCENT } = require('../bin/lean-worker.js') as { LEAN_HEAP_GROWING_PERCENT: string };
 
 export interface P8Result {
   records: number;
@@ -154,7 +152,7 @@ export async function p8(opts: {
   const total = opts.records ?? 100_000;
   const pageSize = opts.pageSize ?? 100;
   const withSplit = opts.split ?? !process.argv.includes('--no-split');
-  log(`P8: EtlWorkflow over ${total.toLocaleString('en')} users (page size ${pageSize}) vs reading the same pages only (${rounds} rounds; the whole worker${withSplit ? `, then the lean split set-up: an activities-only worker with MALLOC_ARENA_MAX=1, --max-semi-space-size=1 and a ${LEAN_HEAP_GROWING_PERCENT} % heap growth beside a workflows-only one` : ''}; worker code: ${workerCode()})`);
+  log(`P8: EtlWorkflow over ${total.toLocaleString('en')} users (page size ${pageSize}) vs reading the same pages only (${rounds} rounds; the whole worker${withSplit ? `, then the lean split set-up: an activities-only worker with ${LEAN_SETTINGS} beside a workflows-only one` : ''}; worker code: ${workerCode()})`);
   const dir = path.join(benchDir, 'p8');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -175,14 +173,13 @@ export async function p8(opts: {
   // NODE_OPTIONS cannot carry --cpu-prof, so a preload starts the profiler)
   const profDir = process.env.BQSFTP_P8_CPU_PROF ? path.resolve(process.env.BQSFTP_P8_CPU_PROF) : undefined;
   const prof = profDir ? ` --require ${path.join(repoRoot, 'bench/cpu-profile-preload.cjs')}` : '';
-  const lean = { MALLOC_ARENA_MAX: '1', BQSFTP_HEAP_GROWING_PERCENT: LEAN_HEAP_GROWING_PERCENT, NODE_OPTIONS: process.env.BENCH_LEAN_NODE_OPTIONS || '--max-semi-space-size=1' };
+  const lean = leanWorkerEnv();
   let runNo = 0;
   // each run's 2 × 33 MB staged in GCS and published to SFTP are deleted once it is measured (they
   // filled the stack's disk by ~130 MB per run)
   const staging = createStorage({ apiEndpoint: info.gcs.endpoint, projectId: info.gcs.projectId }).bucket(config.gcs.bucket);
   const removeRunFiles = async (r: EtlResult) => {
-    const bucket = staging;
-    await Promise.all(Object.values(r.staged.bucket_objects).map((o) => bucket.file(o).delete({ ignoreNotFound: true })));
+    await Promise.all(Object.values(r.staged.bucket_objects).map((o) => staging.file(o).delete({ ignoreNotFound: true })));
     for (const f of r.files) fs.rmSync(path.join(info.sftp.keyUser.localRoot, f.remote_path), { force: true });
   };
 

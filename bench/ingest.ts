@@ -32,6 +32,7 @@ import { findPostgresBin } from '../src/stack/postgres';
 import { demoDates, ensureIngestDemoData, INGEST_DEMO_DATASET, INGEST_DEMO_END, INGEST_DEMO_START, ingestDemoConfig } from '../src/stack/seed-ingest';
 import type { StackInfo } from '../src/stack/stack-info';
 import { WorkerProcess } from '../test/faults/helpers/worker-process';
+import { leanWorkerEnv, LEAN_SETTINGS } from './lean-env';
 import { stat, workerCode, type Stat } from './stats';
 
 export interface P5Result {
@@ -65,8 +66,6 @@ function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return best;
 }
 
-/** The lean settings of the split set-up (the Dockerfile's) */
-const LEAN_ENV = { MALLOC_ARENA_MAX: '1', NODE_OPTIONS: '--max-semi-space-size=1' };
 
 /** the ingest's default page size (ingest.page_rows) */
 const PAGE = ingestSchema.parse({}).page_rows;
@@ -206,7 +205,7 @@ export async function p5(opts: { info: StackInfo; benchDir: string; rounds: numb
   let split: Awaited<ReturnType<typeof endToEnd>>;
   try {
     whole = await endToEnd({ label: `whole worker (workflows + activities), ${Object.keys(opts.workerEnv ?? {}).length ? `with ${Object.entries(opts.workerEnv!).map(([k, v]) => `${k}=${v}`).join(' ')}` : 'default settings'}`, split: false, env: opts.workerEnv ?? {} });
-    split = await endToEnd({ label: 'split lean: activities-only worker (measured) with MALLOC_ARENA_MAX=1 --max-semi-space-size=1, workflows in another', split: true, env: LEAN_ENV });
+    split = await endToEnd({ label: `split lean: activities-only worker (measured) with ${LEAN_SETTINGS}, workflows in another`, split: true, env: leanWorkerEnv() });
   } finally {
     await client.connection.close();
     await pool.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenant]).catch(() => undefined);

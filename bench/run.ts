@@ -24,6 +24,7 @@ import { p8 } from './etl';
 import { p7 } from './backup';
 import { p5, type P5Result } from './ingest';
 import { cliStart } from './cli-start';
+import { leanWorkerEnv, LEAN_SETTINGS } from './lean-env';
 import { ensureBuilt, fmt, range, stat, type Stat } from './stats';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -51,15 +52,10 @@ const SMALL_FILES = opt('small-files', 1000);
 const VERIFY_FILES = opt('verify-files', 10_000);
 const WAN_FILES = opt('wan-files', 200);
 const RTT_MS = opt('rtt-ms', 20);
-/** --lean: the worker runs with the Dockerfile's memory settings (one malloc arena, 1 MiB semi-spaces) */
+/** --lean: the worker runs with the Dockerfile's memory settings (one malloc arena, 1 MiB semi-spaces, the lean heap growth) */
 /** --split: transfers run in a `worker --only activities` process (measured), workflows in another */
 const SPLIT = args.includes('--split');
-// the lean launcher's settings (bin/lean-worker.js)
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { LEAN_HEAP_GROWING_PERCENT } = require('../bin/lean-worker.js') as { LEAN_HEAP_GROWING_PERCENT: string };
-const LEAN_ENV: Record<string, string> = args.includes('--lean')
-  ? { MALLOC_ARENA_MAX: '1', BQSFTP_HEAP_GROWING_PERCENT: LEAN_HEAP_GROWING_PERCENT, NODE_OPTIONS: process.env.BENCH_LEAN_NODE_OPTIONS || '--max-semi-space-size=1' }
-  : {};
+const LEAN_ENV: Record<string, string> = args.includes('--lean') ? leanWorkerEnv() : {};
 
 const info = stackInfoOrExit('bench');
 const benchDir = path.join(repoRoot, '.bench');
@@ -512,7 +508,7 @@ async function main(): Promise<void> {
   if (r.P3) log(`  P3 ExportWorkflow overhead: ${range(r.P3.overhead_s)} s = ${range(r.P3.overhead_pct_of_transfer, 1)} % of a ${range(r.P3.transfer_s)} s transfer (target ≤ 15 %)`);
   if (r.P4) log(`  P4 verifySync ${VERIFY_FILES} files: ${range(r.P4.seconds)} s (target ≤ 5 s)`);
   const p5s = (results.P5 as P5Result | undefined)?.split;
-  if (r.P5 && p5s) log(`  P5 ingest write path ${r.P5.write_rows} rows: ours ${range(r.P5.ours_write_rows_per_s, 0)} rows/s vs psql \\copy ${range(r.P5.psql_copy_rows_per_s, 0)} → ${range(r.P5.write_ratio)}× (target ≥ 0.5×); end to end ${r.P5.e2e_rows} rows: job ${range(r.P5.ours_e2e_rows_per_s, 0)} rows/s vs emulator read ${range(r.P5.emulator_read_rows_per_s, 0)} → ${range(r.P5.e2e_ratio)}× (target ≥ 0.8×), whole worker peak RSS ${range(r.P5.peak_rss_mb, 0)} MB (${range(r.P5.idle_rss_mb, 0)} MB idle; target < 200 MB); split lean set-up (activities-only worker, MALLOC_ARENA_MAX=1, --max-semi-space-size=1): job ${range(p5s.ours_e2e_rows_per_s, 0)} rows/s vs ${range(p5s.emulator_read_rows_per_s, 0)} → ${range(p5s.e2e_ratio)}×, peak RSS ${range(p5s.peak_rss_mb, 0)} MB (${range(p5s.idle_rss_mb, 0)} MB idle)`);
+  if (r.P5 && p5s) log(`  P5 ingest write path ${r.P5.write_rows} rows: ours ${range(r.P5.ours_write_rows_per_s, 0)} rows/s vs psql \\copy ${range(r.P5.psql_copy_rows_per_s, 0)} → ${range(r.P5.write_ratio)}× (target ≥ 0.5×); end to end ${r.P5.e2e_rows} rows: job ${range(r.P5.ours_e2e_rows_per_s, 0)} rows/s vs emulator read ${range(r.P5.emulator_read_rows_per_s, 0)} → ${range(r.P5.e2e_ratio)}× (target ≥ 0.8×), whole worker peak RSS ${range(r.P5.peak_rss_mb, 0)} MB (${range(r.P5.idle_rss_mb, 0)} MB idle; target < 200 MB); split lean set-up (activities-only worker, ${LEAN_SETTINGS}): job ${range(p5s.ours_e2e_rows_per_s, 0)} rows/s vs ${range(p5s.emulator_read_rows_per_s, 0)} → ${range(p5s.e2e_ratio)}×, peak RSS ${range(p5s.peak_rss_mb, 0)} MB (${range(p5s.idle_rss_mb, 0)} MB idle)`);
   if (r.P6) log(`  P6 inbox, 1,000 files claimed + submitted in signed batches: ours ${range(r.P6.ours_s)} s vs sftp -b renames ${range(r.P6.openssh_s)} s → ${range(r.P6.ratio)}× (target ≤ 2×)`);
   if (r.P7) log(`  P7 backup ${r.P7.rows} rows → Parquet → SFTP: ours ${range(r.P7.ours_s)} s vs extract ${range(r.P7.extract_s)} s + sftp put ${range(r.P7.sftp_put_s)} s → ${range(r.P7.ratio)}× (target ≤ 1.3×), worker peak RSS ${range(r.P7.peak_rss_mb, 0)} MB (target < 200 MB)`);
   const p8s = (results.P8 as Awaited<ReturnType<typeof p8>> | undefined)?.split;

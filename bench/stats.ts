@@ -155,6 +155,11 @@ export function distIsFresh(root = repo): boolean {
 export function ensureBuilt(log: (s: string) => void, root = repo): void {
   if (process.env.BQSFTP_RUN === 'tsx' || distIsFresh(root)) return;
   log('dist/ is missing or older than src/: npm run build (the benches measure the compiled workers; BQSFTP_RUN=tsx for the TypeScript)');
+  buildDist(root);
+}
+
+/** `npm run build` in `root` */
+export function buildDist(root = repo): void {
   const b = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
   if (b.status !== 0) throw new Error(`npm run build failed:\n${b.stdout}${b.stderr}`);
 }
